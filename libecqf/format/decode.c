@@ -129,7 +129,7 @@ static int decode_tile(tensor_decoder *d, uint64_t t, uint8_t *codes, int32_t *i
         if (ints) {
             const uint8_t *vals = es + 4 * (in->tile_count + 1) + 4 * e0;
             if (!d->positions) {
-                d->positions = ecqf_alloc(d->a, (size_t)(tile_capacity(in) + 2) * sizeof(uint32_t));
+                d->positions = ecqf_alloc(d->a, (size_t)(tile_capacity(in) + ECQF_MAX_LANES) * sizeof(uint32_t));
                 if (!d->positions) FAIL(ECQF_ERR_NOMEM, ECQF_NO_OFFSET, "out of memory");
             }
             ecqf_symbol_positions(&d->tiling, &g, d->positions);
@@ -450,6 +450,7 @@ static int verify_decode(const ecqf_reader *r, size_t index, ecqf_error *err) {
         ZSTD_DCtx *z = in->coding == ECQF_CODING_ZSTD ? ZSTD_createDCtx() : NULL;
         ZSTD_inBuffer zin = {in->part[ECQF_PART_DATA], (size_t)in->part_size[ECQF_PART_DATA], 0};
         unsigned esc_code = has_escape(in) ? in->alphabet - 1 : 256;
+        size_t last_ret = 1;
         if (!buf || (in->scheme != ECQF_SCHEME_NONE && !codes) || (in->coding == ECQF_CODING_ZSTD && !z))
             rc = ecqf_set_error(err, ECQF_ERR_NOMEM, ECQF_NO_OFFSET, "out of memory");
         if (!rc && z) {
@@ -465,6 +466,7 @@ static int verify_decode(const ecqf_reader *r, size_t index, ecqf_error *err) {
                 ZSTD_outBuffer zo = {buf, n, 0};
                 while (zo.pos < zo.size) {
                     size_t ret = ZSTD_decompressStream(z, &zo, &zin);
+                    last_ret = ret;
                     if (ZSTD_isError(ret) || (ret == 0 && zo.pos < zo.size) || (zin.pos == zin.size && zo.pos < zo.size && ret != 0 && zo.pos == 0)) {
                         rc = ecqf_set_error(err, ECQF_ERR_CORRUPT_STREAM, in->part_offset[ECQF_PART_DATA], "zstd frame of '%.*s' is corrupt%s%s [K-5]",
                                             (int)in->name_length, in->name, ZSTD_isError(ret) ? ": " : " or short", ZSTD_isError(ret) ? ZSTD_getErrorName(ret) : "");
@@ -474,6 +476,7 @@ static int verify_decode(const ecqf_reader *r, size_t index, ecqf_error *err) {
                         /* no more input but output still wanted */
                         size_t before = zo.pos;
                         ret = ZSTD_decompressStream(z, &zo, &zin);
+                        last_ret = ret;
                         if (ZSTD_isError(ret) || zo.pos == before) {
                             rc = ecqf_set_error(err, ECQF_ERR_CORRUPT_STREAM, in->part_offset[ECQF_PART_DATA], "zstd frame of '%.*s' is truncated [K-5]",
                                                 (int)in->name_length, in->name);
@@ -505,8 +508,10 @@ static int verify_decode(const ecqf_reader *r, size_t index, ecqf_error *err) {
             /* the frame must end exactly here, with no input left */
             uint8_t extra;
             ZSTD_outBuffer zo = {&extra, 1, 0};
-            size_t ret = ZSTD_decompressStream(z, &zo, &zin);
-            if (ZSTD_isError(ret) || ret != 0 || zo.pos != 0 || zin.pos != zin.size)
+            size_t ret = last_ret;
+            if (ret != 0) ret = ZSTD_decompressStream(z, &zo, &zin);
+            if (ZSTD_isError(ret) || ret != 0 || zo.pos != 0 || zin.pos != zin.size ||
+                ZSTD_findFrameCompressedSize(zin.src, zin.size) != zin.size)
                 rc = ecqf_set_error(err, ECQF_ERR_CORRUPT_STREAM, in->part_offset[ECQF_PART_DATA], "zstd data of '%.*s' is not exactly one frame of the declared size [K-5]",
                                     (int)in->name_length, in->name);
         }

@@ -150,7 +150,7 @@ static int build_tiled(const enc_input *in, int coding, parts *c, ecqf_error *er
     cap = (uint64_t)(tl.tile_rows < in->rows ? tl.tile_rows : in->rows) * (tl.tile_cols < in->cols ? tl.tile_cols : in->cols);
     tile_codes = ecqf_alloc(in->a, (size_t)cap);
     syms = ecqf_alloc(in->a, (size_t)cap);
-    if (in->escapes) pos = ecqf_alloc(in->a, (size_t)(cap + 2) * sizeof(uint32_t));
+    if (in->escapes) pos = ecqf_alloc(in->a, (size_t)(cap + ECQF_MAX_LANES) * sizeof(uint32_t)); /* + pack-2 padding */
     c->n[2] = 8 * (T + 1);
     c->p[2] = ecqf_alloc(in->a, (size_t)c->n[2]);
     if (in->escapes) {

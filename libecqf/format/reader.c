@@ -312,6 +312,8 @@ int ecqf_parse_tensor_entry(const uint8_t *file, uint64_t blob_limit, uint64_t p
             }
         }
     }
+    if (info->part_size[ECQF_PART_ESCAPES] >= 4 * (info->tile_count + 1))
+        info->escape_count = ecqf_rd32(info->part[ECQF_PART_ESCAPES] + 4 * info->tile_count);
     if (!deep) return ECQF_OK;
 
     /* padding between parts must be zero [B-1] */
