@@ -8,7 +8,7 @@ libecqf_libecqf_core_la_SOURCES = \
 	libecqf/common/internal.h libecqf/common/status.c libecqf/common/alloc.c \
 	libecqf/common/halffloat.c libecqf/common/checksum.c libecqf/common/utf8.c \
 	libecqf/codec/codec.h libecqf/codec/tiling.c libecqf/codec/rans.c \
-	libecqf/codec/prefix.c libecqf/codec/rawpack.c \
+	libecqf/codec/prefix.c libecqf/codec/rawpack.c libecqf/codec/fastdec.h libecqf/codec/fastdec.c \
 	libecqf/quant/affine.c libecqf/quant/symmetric.c libecqf/quant/ecsq.c \
 	libecqf/format/layout.h libecqf/format/reader.c libecqf/format/decode.c \
 	libecqf/format/encode.c libecqf/format/writer.c \
