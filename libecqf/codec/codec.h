@@ -73,7 +73,8 @@ size_t ecqf_rans_tile_bound(const ecqf_tile_geom *g, unsigned lanes);
  * Writes states, word stream and padding ([R-4]); *written is a multiple of 4. */
 int ecqf_rans_encode_tile(const ecqf_rans_table *t, unsigned lanes, const ecqf_tile_geom *g,
                           const uint8_t *symbols, uint8_t *out, size_t cap, size_t *written);
-/* Reference decoder, literally as spec 9.5. ECQF_ERR_CORRUPT_STREAM on any violation. */
+/* Reference decoder, literally as spec 9.5. ECQF_ERR_NONZERO_PADDING for a nonzero pad word
+ * ([R-4]), ECQF_ERR_CORRUPT_STREAM for any other violation. */
 int ecqf_rans_decode_tile(const ecqf_rans_table *t, unsigned lanes, const ecqf_tile_geom *g,
                           const uint8_t *in, size_t in_size, uint8_t *symbols);
 

@@ -109,6 +109,9 @@ static int decode_tile(tensor_decoder *d, uint64_t t, uint8_t *codes, int32_t *i
         rc = ecqf_rans_decode_tile(d->rans, in->lanes, &g, src, (size_t)(end - start), d->symbols);
     else
         rc = ecqf_prefix_decode_tile(d->prefix, in->lanes, &g, src, (size_t)(end - start), d->symbols);
+    if (rc == ECQF_ERR_NONZERO_PADDING)
+        FAIL(rc, src_off, "nonzero padding word at the end of tile %llu of '%.*s' [R-4, P-5]", (unsigned long long)t,
+             (int)in->name_length, in->name);
     if (rc) FAIL(ECQF_ERR_CORRUPT_STREAM, src_off, "corrupt %s stream in tile %llu of '%.*s' [R-5..R-8, P-6..P-8]",
                  ecqf_coding_name(in->coding), (unsigned long long)t, (int)in->name_length, in->name);
     rc = ecqf_tile_scatter(&d->tiling, &g, d->symbols, codes);
