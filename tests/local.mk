@@ -15,3 +15,21 @@ tests_test_codec_SOURCES = tests/test_codec.c
 tests_test_codec_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/libecqf -I$(top_srcdir)/libecqf/codec
 tests_test_codec_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_codec_LDADD = libecqf/libecqf-core.la $(CHECK_LIBS) -lm
+
+# --- quant: quantizers and rate control (quant) ---
+check_PROGRAMS += tests/test_quant tests/quantdump
+TESTS += tests/test_quant tests/test_mlx_affine.sh
+tests_test_quant_SOURCES = tests/test_quant.c tools/common/ratecontrol.c tools/common/ratecontrol.h
+tests_test_quant_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/libecqf -I$(top_srcdir)/tools/common
+tests_test_quant_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_quant_LDADD = libecqf/libecqf-core.la $(CHECK_LIBS) -lm
+# raw f32 in, codes/params out: driven by tests/python/test_mlx_affine.py
+tests_quantdump_SOURCES = tests/quantdump.c
+tests_quantdump_LDADD = libecqf/libecqf-core.la -lm
+# measurement: affine / Q4_0 / ECSQ (per row, per tensor, equal slope) on a safetensors model
+noinst_PROGRAMS += tests/quantprobe
+tests_quantprobe_SOURCES = tests/quantprobe.c tools/common/ratecontrol.c tools/common/ratecontrol.h
+tests_quantprobe_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/common
+tests_quantprobe_LDADD = libecqf/libecqf-core.la -lm
+dist_check_SCRIPTS += tests/test_mlx_affine.sh
+EXTRA_DIST += tests/python/test_mlx_affine.py scripts/fetch-models scripts/models.lock
