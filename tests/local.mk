@@ -33,3 +33,17 @@ tests_quantprobe_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/common
 tests_quantprobe_LDADD = libecqf/libecqf-core.la -lm
 dist_check_SCRIPTS += tests/test_mlx_affine.sh
 EXTRA_DIST += tests/python/test_mlx_affine.py scripts/fetch-models scripts/models.lock
+
+# --- tools: ecqf-pack, ecqf-inspect, ecqf-unpack and the safetensors reader (tools) ---
+# Shell tests; crafted bad inputs are generated at test time by tests/tools/mkbad.py.
+# Tests that need the real model skip (77) when $(ECQF_MODELS_DIR) lacks it.
+ECQF_TOOLS_TESTS = tests/tools/bad-input.sh tests/tools/overwrite.sh \
+	tests/tools/roundtrip.sh tests/tools/mlx.sh
+TESTS += $(ECQF_TOOLS_TESTS)
+dist_check_SCRIPTS += $(ECQF_TOOLS_TESTS) tests/tools/mkbad.py tests/tools/check_unpack.py
+EXTRA_DIST += tests/tools/common.sh
+AM_TESTS_ENVIRONMENT = \
+	top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
+	top_builddir='$(abs_top_builddir)'; export top_builddir; \
+	ECQF_MODELS_DIR='$(abs_top_srcdir)/../shared/models'; export ECQF_MODELS_DIR; \
+	PYTHON3='$(PYTHON3)'; export PYTHON3;

@@ -76,8 +76,11 @@ void cli_ecqf_error(const ecqf_error *e, const char *fmt, ...) {
     if (e) {
         fprintf(stderr, "%s: %s", ecqf_status_name(e->code),
                 e->message[0] ? e->message : ecqf_status_description(e->code));
-        if (e->offset != ECQF_NO_OFFSET && !strstr(e->message, "byte"))
-            fprintf(stderr, " (at byte %llu)", (unsigned long long)e->offset);
+        if (e->offset != ECQF_NO_OFFSET) {
+            char num[32];
+            snprintf(num, sizeof num, "%llu", (unsigned long long)e->offset);
+            if (!strstr(e->message, num)) fprintf(stderr, " (at byte %s)", num);
+        }
     }
     fputc('\n', stderr);
 }

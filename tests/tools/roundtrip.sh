@@ -1,0 +1,73 @@
+#!/bin/sh
+# pack -> inspect --verify -> unpack on real weights (stories260K) with every scheme and
+# coding, and on a sharded F32/F16/BF16 model: unquantized tensors come back bit-exact,
+# quantized ones equal the library's dequantization (ecqf-inspect --hashes) bit for bit;
+# -j1 and -j2 write identical files.
+. "${srcdir:-.}/tests/tools/common.sh"
+need_python
+MODEL="$ECQF_MODELS_DIR/stories260K.safetensors"
+if [ ! -f "$MODEL" ]; then
+    echo "SKIP: $MODEL not found (set ECQF_MODELS_DIR)"
+    exit 77
+fi
+
+roundtrip() { # LABEL SRC PACK-OPTIONS...
+    label=$1
+    src=$2
+    shift 2
+    e="$WORK/$label.ecqf"
+    if ! "$PACK" -q "$@" "$src" "$e" 2>"$WORK/stderr"; then
+        fail "$label: pack $*: $(cat "$WORK/stderr")"
+        return
+    fi
+    if ! "$INSPECT" -q --verify "$e" >"$WORK/verify.txt" 2>&1; then
+        fail "$label: inspect --verify: $(cat "$WORK/verify.txt")"
+        return
+    fi
+    "$INSPECT" --json "$e" >"$WORK/$label.json" || { fail "$label: inspect --json"; return; }
+    "$INSPECT" --hashes "$e" >"$WORK/$label.hashes" || { fail "$label: inspect --hashes"; return; }
+    "$UNPACK" -q --dtype f32 "$e" "$WORK/$label.f32.safetensors" || { fail "$label: unpack --dtype f32"; return; }
+    "$UNPACK" -q "$e" "$WORK/$label.native.safetensors" || { fail "$label: unpack"; return; }
+    if "$PYTHON3" "$HERE/check_unpack.py" --src "$src" --json "$WORK/$label.json" \
+        --hashes "$WORK/$label.hashes" --f32 "$WORK/$label.f32.safetensors" \
+        --native "$WORK/$label.native.safetensors" >"$WORK/check.txt" 2>&1; then
+        pass "$label ($*): $(tail -n 1 "$WORK/check.txt"); $(wc -c <"$e") bytes"
+    else
+        fail "$label ($*):"
+        sed 's/^/    /' "$WORK/check.txt" >&2
+    fi
+}
+
+roundtrip ecsq-default "$MODEL"
+roundtrip ecsq-j2 "$MODEL" -j 2
+if cmp -s "$WORK/ecsq-default.ecqf" "$WORK/ecsq-j2.ecqf"; then pass "-j1 and -j2 files are identical"
+else fail "-j1 and -j2 wrote different files"; fi
+roundtrip ecsq-sqnr-rows "$MODEL" --sqnr 25 --per-row -j 3
+roundtrip ecsq-bpw "$MODEL" --bpw 3 --fusable
+roundtrip ecsq-raw "$MODEL" --coding raw --keep 'embed'
+roundtrip ecsq-zstd "$MODEL" --coding zstd --align 16384
+roundtrip affine-rans "$MODEL" --scheme affine --coding rans
+roundtrip affine-2b-g32 "$MODEL" --scheme affine --bits 2 --group 32 --param-dtype bf16
+roundtrip affine-8b-prefix "$MODEL" --scheme affine --bits 8 --group 64 --coding prefix
+roundtrip symmetric "$MODEL" --scheme symmetric --coding prefix -j 2
+roundtrip symmetric-q8 "$MODEL" --scheme symmetric --bits 8 --param-dtype f32
+
+# the sharded model: F32, F16 and BF16 tensors across two shards
+"$PYTHON3" "$HERE/mkbad.py" "$WORK/in" || exit 99
+roundtrip sharded "$WORK/in/sharded"
+roundtrip sharded-index "$WORK/in/sharded/model.safetensors.index.json" --scheme affine -j 2
+
+# --align 16384 is honoured
+if "$INSPECT" --json "$WORK/ecsq-zstd.ecqf" | grep -q '"alignment": 16384'; then pass "--align 16384"
+else fail "--align 16384 not recorded"; fi
+
+# the summary of pack and the report of inspect
+"$PACK" "$MODEL" "$WORK/summary.ecqf" >"$WORK/summary.txt" 2>&1 || fail "pack with summary"
+grep -q 'bits/weight all-in' "$WORK/summary.txt" && grep -q 'SQNR' "$WORK/summary.txt" \
+    && pass "pack summary" || fail "pack summary: $(cat "$WORK/summary.txt")"
+"$INSPECT" --zstd --against "$MODEL" "$WORK/summary.ecqf" >"$WORK/report.txt" 2>&1 || fail "inspect report"
+grep -q 'model.layers.0.mlp.up_proj.weight' "$WORK/report.txt" && grep -q '^zstd -19' "$WORK/report.txt" \
+    && grep -q '^SQNR' "$WORK/report.txt" && pass "inspect report" || fail "inspect report: $(cat "$WORK/report.txt")"
+"$INSPECT" --histogram model.layers.0.mlp.up_proj.weight "$WORK/summary.ecqf" >"$WORK/hist.txt" 2>&1 \
+    && grep -q 'entropy' "$WORK/hist.txt" && pass "inspect --histogram" || fail "inspect --histogram: $(cat "$WORK/hist.txt")"
+finish
