@@ -344,6 +344,10 @@ ECQF_API ECQF_CHECK int ecqf_quantize_symmetric(const float *w, uint64_t rows, u
  * A step of 0 yields k = 0 (only valid for an all-zero row). Every |w - step*k| <= step/2. */
 ECQF_API ECQF_CHECK int ecqf_quantize_ecsq(const float *w, uint64_t rows, uint64_t cols,
                                            const float *steps, int per_row, int32_t *ints);
+/* Round a step so that step * k is exact in binary32 for every k the weights (|w| <= max_abs)
+ * need; with a snapped step the step/2 bound above holds for every weight. Changes the step by
+ * less than 2^-13 relative in typical use. Returns the step unchanged if it is not positive. */
+ECQF_API float ecqf_ecsq_snap_step(float step, float max_abs);
 /* Choose the ECSQ alphabet Q and zero code z for the given integers: the smallest
  * contiguous window of at most max_alphabet codes (escape included) that minimizes the
  * estimated coded size. Sets *flags to include ECQF_ECSQ_HAS_ESCAPE when needed. */

@@ -170,3 +170,28 @@ int ecqf_ecsq_choose_alphabet(const int32_t *ints, uint64_t count, unsigned max_
     *flags = best_esc ? ECQF_ECSQ_HAS_ESCAPE : 0;
     return ECQF_OK;
 }
+
+/* Step snapping: shorten the step's significand so that step * k is exact in binary32 for
+ * every |k| up to the largest the weights need; then neighbouring reconstructions are exactly
+ * one step apart and the step/2 error bound of ecqf_quantize_ecsq always holds. */
+static int snap_bitlength(uint64_t x) {
+    int b = 0;
+    while (x) { b++; x >>= 1; }
+    return b;
+}
+static double snap_kmax(float s, float max_abs) { return floor(fabs((double)max_abs) / (double)s + 0.5) + 1.0; }
+
+float ecqf_ecsq_snap_step(float step, float max_abs) {
+    if (!(step > 0.0f) || !isfinite(step) || !isfinite(max_abs)) return step;
+    double k0 = snap_kmax(step, max_abs);
+    int p = 24 - (k0 >= 9.0e15 ? 64 : snap_bitlength((uint64_t)k0));
+    if (p < 1) p = 1;
+    for (;; p--) {
+        int e;
+        double m = frexp((double)step, &e);
+        double mr = nearbyint(ldexp(m, p));
+        float s = (float)ldexp(mr, e - p);
+        double k = snap_kmax(s, max_abs);
+        if (p == 1 || (k < 9.0e15 && snap_bitlength((uint64_t)k) + p <= 24)) return s;
+    }
+}

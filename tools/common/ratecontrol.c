@@ -27,33 +27,7 @@ double rc_entropy_bits(const uint64_t *hist, size_t n) {
     return h > 0.0 ? h : 0.0;
 }
 
-static int bitlength(uint64_t x) {
-    int b = 0;
-    while (x) {
-        b++;
-        x >>= 1;
-    }
-    return b;
-}
-
-static double kmax_of(float s, float max_abs) {
-    return floor(fabs((double)max_abs) / (double)s + 0.5) + 1.0;
-}
-
-float rc_snap_step(float step, float max_abs) {
-    if (!(step > 0.0f) || !isfinite(step) || !isfinite(max_abs)) return step;
-    double k0 = kmax_of(step, max_abs);
-    int p = 24 - (k0 >= 9.0e15 ? 64 : bitlength((uint64_t)k0));
-    if (p < 1) p = 1;
-    for (;; p--) {
-        int e;
-        double m = frexp((double)step, &e);           /* step = m * 2^e, m in [0.5, 1) */
-        double mr = nearbyint(ldexp(m, p));            /* p-bit integer significand */
-        float s = (float)ldexp(mr, e - p);
-        double k = kmax_of(s, max_abs);
-        if (p == 1 || (k < 9.0e15 && bitlength((uint64_t)k) + p <= 24)) return s;
-    }
-}
+float rc_snap_step(float step, float max_abs) { return ecqf_ecsq_snap_step(step, max_abs); }
 
 static double sum_sq(const float *x, uint64_t n, float *amax) {
     double acc = 0.0;
