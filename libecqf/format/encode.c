@@ -105,12 +105,12 @@ static int build_raw(const enc_input *in, parts *c, int zstd, ecqf_error *err) {
 }
 
 /* Default tiling (section 9): full-width tiles of stripe-multiple rows, >= 16K elements. */
-static void default_tiling(const enc_input *in, ecqf_tiling *t) {
+static void default_tiling(const enc_input *in, unsigned pack, ecqf_tiling *t) {
     const ecqf_tensor_desc *d = in->d;
     t->rows = in->rows;
     t->cols = in->cols;
     t->lanes = d->lanes ? d->lanes : 32;
-    t->pack = d->pack ? d->pack : (in->Q <= 16 ? 2 : 1);
+    t->pack = pack ? pack : (d->pack ? d->pack : (in->Q <= 16 ? 2 : 1));
     t->stripe_rows = d->stripe_rows ? d->stripe_rows : 4;
     if (d->tile_cols) t->tile_cols = d->tile_cols;
     else t->tile_cols = (uint32_t)(in->cols < 65536 ? (in->cols ? in->cols : 1) : 65536);
@@ -126,7 +126,7 @@ static void default_tiling(const enc_input *in, ecqf_tiling *t) {
     }
 }
 
-static int build_tiled(const enc_input *in, int coding, parts *c, ecqf_error *err) {
+static int build_tiled(const enc_input *in, int coding, unsigned pack, parts *c, ecqf_error *err) {
     const ecqf_tensor_desc *d = in->d;
     ecqf_tiling tl;
     uint64_t T, counts[256] = {0}, cap, total = 0, nesc = 0;
@@ -138,7 +138,7 @@ static int build_tiled(const enc_input *in, int coding, parts *c, ecqf_error *er
     int rc = ECQF_OK;
     memset(c, 0, sizeof *c);
     c->coding = coding;
-    default_tiling(in, &tl);
+    default_tiling(in, pack, &tl);
     if (!ecqf_is_pow2(tl.lanes) || tl.lanes > ECQF_MAX_LANES || (tl.pack != 1 && tl.pack != 2) || (tl.pack == 2 && in->Q > 16) ||
         tl.stripe_rows < 1 || tl.stripe_rows > 255 || tl.tile_rows < 1 || tl.tile_cols < 1 ||
         (uint64_t)tl.tile_rows * tl.tile_cols > ECQF_MAX_TILE_ELEMENTS)
@@ -345,7 +345,8 @@ int ecqf_encode_tensor(const ecqf_tensor_desc *d, const ecqf_allocator *alloc, e
     parts best, cand;
     uint8_t *codes = NULL;
     int rc, coding, have = 0;
-    int tries[4], ntries = 0;
+    int tries[8], ntries = 0;
+    unsigned packs[8] = {0};
     ecqf_encoded *e;
     if (!out) FAIL(ECQF_ERR_INVALID_ARGUMENT, "out is NULL");
     *out = NULL;
@@ -390,10 +391,20 @@ int ecqf_encode_tensor(const ecqf_tensor_desc *d, const ecqf_allocator *alloc, e
         break;
     default: ecqf_free(alloc, codes); FAIL(ECQF_ERR_BAD_CODING, "tensor '%s': unknown coding %d", d->name, coding);
     }
+    /* With pack left to the encoder and codes of at most 4 bits, try both: pack 2 halves the
+     * decode steps but its 256-entry table costs more, which matters for small tensors. */
+    if (d->pack == 0 && in.Q <= 16)
+        for (int i = 0, n = ntries; i < n; i++)
+            if (tries[i] == ECQF_CODING_RANS || tries[i] == ECQF_CODING_PREFIX) {
+                packs[i] = 2;
+                packs[ntries] = 1;
+                tries[ntries++] = tries[i];
+            }
     for (int i = 0; i < ntries; i++) {
         ecqf_error e2;
         int c = tries[i];
-        rc = c == ECQF_CODING_RAW || c == ECQF_CODING_ZSTD ? build_raw(&in, &cand, c == ECQF_CODING_ZSTD, &e2) : build_tiled(&in, c, &cand, &e2);
+        rc = c == ECQF_CODING_RAW || c == ECQF_CODING_ZSTD ? build_raw(&in, &cand, c == ECQF_CODING_ZSTD, &e2)
+                                                           : build_tiled(&in, c, packs[i], &cand, &e2);
         if (rc) {
             if (ntries == 1 || rc == ECQF_ERR_NOMEM) {
                 if (err) *err = e2;
