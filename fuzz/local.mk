@@ -1,1 +1,65 @@
-# rules for fuzz/
+# rules for fuzz/ (owner: hardening) — libFuzzer targets, their replay main, corpora.
+#
+# ./configure --enable-fuzzing CC=clang: everything is compiled with
+#   -fsanitize=fuzzer-no-link,address,undefined (configure adds it to CFLAGS) and the targets
+#   below are linked with -fsanitize=fuzzer as noinst programs: run e.g.
+#   fuzz/fuzz_open -dict=$(srcdir)/fuzz/ecqf.dict NEWDIR $(srcdir)/fuzz/corpus/open
+# Otherwise each target links fuzz/replay.c (a main() that runs LLVMFuzzerTestOneInput over
+#   files and directories) and `make check` replays its seed corpus fuzz/corpus/NAME and its
+#   saved reproducers fuzz/crashes/NAME. See fuzz/README.md.
+
+FUZZ_TARGETS = fuzz/fuzz_open fuzz/fuzz_decode fuzz/fuzz_codec fuzz/fuzz_roundtrip fuzz/fuzz_safetensors
+
+if ENABLE_FUZZING
+noinst_PROGRAMS += $(FUZZ_TARGETS)
+FUZZ_MAIN_SRC =
+FUZZ_LINK = $(FUZZ_LDFLAGS)
+else
+check_PROGRAMS += $(FUZZ_TARGETS)
+TESTS += $(FUZZ_TARGETS)
+FUZZ_MAIN_SRC = fuzz/replay.c
+FUZZ_LINK =
+endif
+
+FZ_CPPFLAGS_COMMON = $(AM_CPPFLAGS) -I$(top_srcdir)/fuzz -I$(top_srcdir)/libecqf -I$(top_srcdir)/libecqf/codec \
+	-DFUZZ_DIR='"$(abs_top_srcdir)/fuzz"'
+FZ_CFLAGS_COMMON = $(AM_CFLAGS) -ffp-contract=off
+FZ_HDRS = fuzz/fuzz.h fuzz/fuzz_ecqf.h
+
+fuzz_fuzz_open_SOURCES = fuzz/fuzz_open.c $(FZ_HDRS) $(FUZZ_MAIN_SRC)
+fuzz_fuzz_open_CPPFLAGS = $(FZ_CPPFLAGS_COMMON) -DFUZZ_NAME='"open"'
+fuzz_fuzz_open_CFLAGS = $(FZ_CFLAGS_COMMON)
+fuzz_fuzz_open_LDFLAGS = $(FUZZ_LINK)
+fuzz_fuzz_open_LDADD = libecqf/libecqf-core.la
+
+fuzz_fuzz_decode_SOURCES = fuzz/fuzz_decode.c $(FZ_HDRS) $(FUZZ_MAIN_SRC)
+fuzz_fuzz_decode_CPPFLAGS = $(FZ_CPPFLAGS_COMMON) -DFUZZ_NAME='"decode"'
+fuzz_fuzz_decode_CFLAGS = $(FZ_CFLAGS_COMMON)
+fuzz_fuzz_decode_LDFLAGS = $(FUZZ_LINK)
+fuzz_fuzz_decode_LDADD = libecqf/libecqf-core.la
+
+fuzz_fuzz_codec_SOURCES = fuzz/fuzz_codec.c $(FZ_HDRS) $(FUZZ_MAIN_SRC)
+fuzz_fuzz_codec_CPPFLAGS = $(FZ_CPPFLAGS_COMMON) -DFUZZ_NAME='"codec"'
+fuzz_fuzz_codec_CFLAGS = $(FZ_CFLAGS_COMMON)
+fuzz_fuzz_codec_LDFLAGS = $(FUZZ_LINK)
+fuzz_fuzz_codec_LDADD = libecqf/libecqf-core.la
+
+fuzz_fuzz_roundtrip_SOURCES = fuzz/fuzz_roundtrip.c $(FZ_HDRS) $(FUZZ_MAIN_SRC)
+fuzz_fuzz_roundtrip_CPPFLAGS = $(FZ_CPPFLAGS_COMMON) -DFUZZ_NAME='"roundtrip"'
+fuzz_fuzz_roundtrip_CFLAGS = $(FZ_CFLAGS_COMMON)
+fuzz_fuzz_roundtrip_LDFLAGS = $(FUZZ_LINK)
+fuzz_fuzz_roundtrip_LDADD = libecqf/libecqf-core.la -lm
+
+fuzz_fuzz_safetensors_SOURCES = fuzz/fuzz_safetensors.c $(FZ_HDRS) $(FUZZ_MAIN_SRC)
+fuzz_fuzz_safetensors_CPPFLAGS = $(FZ_CPPFLAGS_COMMON) -I$(top_srcdir)/tools/common -DFUZZ_NAME='"safetensors"'
+fuzz_fuzz_safetensors_CFLAGS = $(FZ_CFLAGS_COMMON)
+fuzz_fuzz_safetensors_LDFLAGS = $(FUZZ_LINK)
+fuzz_fuzz_safetensors_LDADD = tools/libecqftools.la libecqf/libecqf.la -lm
+
+# Seed generator: writes small valid files with the library's writer (see fuzz/README.md).
+EXTRA_PROGRAMS = fuzz/mkseeds
+fuzz_mkseeds_SOURCES = fuzz/mkseeds.c
+fuzz_mkseeds_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/libecqf
+fuzz_mkseeds_LDADD = libecqf/libecqf-core.la -lm
+
+EXTRA_DIST += fuzz/README.md fuzz/ecqf.dict fuzz/safetensors.dict fuzz/corpus fuzz/crashes

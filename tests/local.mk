@@ -47,3 +47,11 @@ AM_TESTS_ENVIRONMENT = \
 	top_builddir='$(abs_top_builddir)'; export top_builddir; \
 	ECQF_MODELS_DIR='$(abs_top_srcdir)/../shared/models'; export ECQF_MODELS_DIR; \
 	PYTHON3='$(PYTHON3)'; export PYTHON3;
+
+# --- hardening: bit-flip and truncation sweeps, allocation bounds, guard pages, writer faults (hardening) ---
+check_PROGRAMS += tests/test_hardening
+TESTS += tests/test_hardening
+tests_test_hardening_SOURCES = tests/test_hardening.c
+tests_test_hardening_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/libecqf -I$(top_srcdir)/libecqf/codec
+tests_test_hardening_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_hardening_LDADD = libecqf/libecqf-core.la $(CHECK_LIBS) -lm
