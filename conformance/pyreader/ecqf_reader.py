@@ -29,12 +29,12 @@ block structure are parsed here; frames made only of raw and RLE blocks are deco
 too; compressed blocks need the `zstandard` or `pyzstd` module or the `zstd` command line
 tool, and without any of them the tensor is reported as ECQF_ERR_UNSUPPORTED.
 
-Order of checks (the spec does not fix one, see README.md):
-  1. header fields and file size (section 3), 2. header checksum [H-12],
-  3. directory and every entry (sections 4-6, entry by entry, each entry fully),
-  4. blob offsets and file-level padding (section 2),
-  5. per tensor in directory order: blob checksum [T-11], part padding [B-1], params,
-     table, tile index, escapes, data (decode with all stream checks), then the hashes.
+Order of checks: exactly the order of spec section 12 ("Reading a file, step by step"),
+which says that a reader performing its steps in order, rejecting at the first failure,
+conforms.  open_ecqf() is the structural part (header, header checksum, directory, every
+entry with its blob layout, padding, tables, tile index and escapes); decode_tensor() is
+the content part (blob checksum, data decode with all stream checks, dequantization).
+Where section 12 leaves a choice, README.md says what this reader does.
 """
 
 import hashlib
@@ -296,17 +296,17 @@ def parse_header(buf):
         fail(E_UNSUPPORTED_FEATURE, "[F-1] required_features 0x%x: no required feature is "
              "defined in version 0.1" % h.required_features)
     # [F-2] optional_features: unknown bits are ignored.
-    if h.reserved != 0:                                        # [H-11]
-        fail(E_RESERVED_NONZERO, "[H-11] header reserved field is %d" % h.reserved)
-    a = h.alignment                                            # [H-10]
-    if a < 64 or a > 65536 or (a & (a - 1)) != 0:
-        fail(E_BAD_HEADER, "[H-10] alignment %d is not a power of two in 64..65536" % a)
     if h.file_size > n:                                        # [H-7]
         fail(E_TRUNCATED, "[H-7] file_size is %d but the file has %d bytes"
              % (h.file_size, n))
     if h.file_size < n:
         fail(E_TRAILING_DATA, "[H-7] file_size is %d but the file has %d bytes"
              % (h.file_size, n))
+    a = h.alignment                                            # [H-10]
+    if a < 64 or a > 65536 or (a & (a - 1)) != 0:
+        fail(E_BAD_HEADER, "[H-10] alignment %d is not a power of two in 64..65536" % a)
+    if h.reserved != 0:                                        # [H-11], named by section 12
+        fail(E_RESERVED_NONZERO, "[H-11] header reserved field is %d" % h.reserved)
     # [H-9] the directory ends exactly at the end of the file.  (That directory_offset is
     # the value computed in [L-1], [H-8], is checked once the directory is parsed.)
     if (h.directory_offset < HEADER_SIZE
@@ -366,16 +366,32 @@ class Metadata:
         self.key, self.type, self.value = key, mtype, value
 
 
-def parse_directory(d):
-    """Parse and check the directory; return (metadata list, tensor list)."""
+# Smallest possible entries, used to bound the counts by the directory size (section 12):
+# a metadata entry has a 1-byte key and at least a 1-byte value (BOOL); a tensor entry has a
+# 1-byte name and no dims.
+MIN_METADATA_ENTRY = 2 + 1 + 1 + 1
+MIN_TENSOR_ENTRY = 8 + 1 + 16 + 16 + 8 + 40 + 32
+
+
+def open_ecqf(buf):
+    """The structural checks of section 12, in its order, up to "the file is now
+    structurally valid".  Returns (metadata list, tensor list)."""
+    h = parse_header(buf)
+    verify_header_checksum(buf, h)
+    d = buf[h.directory_offset:h.directory_offset + h.directory_size]
+
+    # The directory head (section 4)
     cur = Cursor(d)
-    metadata_count, tensor_count, reserved = cur.unpack("IIQ", "directory header")
+    metadata_count, tensor_count, reserved = cur.unpack("IIQ", "directory head")
+    if reserved != 0:                                            # [D-1]
+        fail(E_RESERVED_NONZERO, "[D-1] directory reserved field is nonzero")
     if metadata_count > 65536:                                   # [D-3]
         fail(E_LIMIT, "[D-3] metadata_count %d exceeds 65536" % metadata_count)
     if tensor_count > 1048576:
         fail(E_LIMIT, "[D-3] tensor_count %d exceeds 1048576" % tensor_count)
-    if reserved != 0:                                            # [D-1]
-        fail(E_RESERVED_NONZERO, "[D-1] directory reserved field is nonzero")
+    if 16 + metadata_count * MIN_METADATA_ENTRY + tensor_count * MIN_TENSOR_ENTRY > len(d):
+        fail(E_BAD_DIRECTORY, "[D-2] %d metadata and %d tensor entries cannot fit in a "
+             "directory of %d bytes" % (metadata_count, tensor_count, len(d)))
 
     metadata = []
     prev_key = None
@@ -391,17 +407,27 @@ def parse_directory(d):
         metadata.append(m)
 
     tensors = []
-    names = set()
+    end = HEADER_SIZE                                   # E(-1) = 96
     for i in range(tensor_count):
         t = parse_tensor_entry(cur, i)
-        if t.name in names:                                      # [T-7]
-            fail(E_DUPLICATE_NAME, "[T-7] duplicate tensor name %r" % t.name)
-        names.add(t.name)
+        check_blob_structure(buf, h, t, end)
+        end = t.blob_offset + t.blob_size
         tensors.append(t)
 
     if cur.pos != len(d):                                        # [D-2]
         fail(E_BAD_DIRECTORY, "[D-2] %d leftover bytes after the last tensor entry"
              % (len(d) - cur.pos))
+    directory_offset = align_up(end, 8)                          # [L-1], [H-8]
+    if h.directory_offset != directory_offset:
+        fail(E_BAD_LAYOUT, "[H-8] directory_offset %d, computed %d"
+             % (h.directory_offset, directory_offset))
+    if not is_zero(buf[end:directory_offset]):                   # [L-2]
+        fail(E_NONZERO_PADDING, "[L-2] nonzero padding byte before the directory")
+    names = set()
+    for t in tensors:                                            # [T-7]
+        if t.name in names:
+            fail(E_DUPLICATE_NAME, "[T-7] duplicate tensor name %r" % t.name)
+        names.add(t.name)
     return metadata, tensors
 
 
@@ -486,7 +512,6 @@ def parse_tensor_entry(cur, i):
 
     check_scheme_params(t, what)
     check_coding_params(t, what)
-    check_part_sizes(t, what)
     return t
 
 
@@ -580,8 +605,8 @@ def check_coding_params(t, what):
         fail(E_BAD_CODING, "[K-9] %s: stripe_rows is 0" % what)
     if tile_rows < 1 or tile_cols < 1:                           # [K-10]
         fail(E_BAD_CODING, "[K-10] %s: tile_rows and tile_cols must be at least 1" % what)
-    if tile_rows * tile_cols > (1 << 26):
-        fail(E_BAD_CODING, "[K-10] %s: tile of %d x %d exceeds 2^26 elements"
+    if tile_rows * tile_cols > (1 << 20):
+        fail(E_BAD_CODING, "[K-10] %s: tile of %d x %d exceeds 2^20 elements"
              % (what, tile_rows, tile_cols))
     t.precision = t.max_length = p
     t.lanes, t.pack, t.stripe_rows = W, pack, S
@@ -660,28 +685,44 @@ def part_offsets(sizes):
     return offsets, end
 
 
-def check_layout(buf, h, tensors):
-    """[L-1], [L-3], [T-9], [H-8]: every stored offset equals the computed one; then
-    [L-2]: every padding byte between regions is zero."""
-    A = h.alignment
-    end = HEADER_SIZE                               # E(-1) = 96
-    gaps = []
-    for t in tensors:
-        start = align_up(end, A)
-        if t.blob_offset != start:
-            fail(E_BAD_LAYOUT, "[T-9] tensor %r: blob_offset %d, computed %d"
-                 % (t.name, t.blob_offset, start))
-        t.part_offset, t.blob_size = part_offsets(t.part_size)
-        gaps.append((end, start))
-        end = start + t.blob_size
-    directory_offset = align_up(end, 8)
-    if h.directory_offset != directory_offset:
-        fail(E_BAD_LAYOUT, "[H-8] directory_offset %d, computed %d"
-             % (h.directory_offset, directory_offset))
-    gaps.append((end, directory_offset))
-    for a, b in gaps:
-        if not is_zero(buf[a:b]):
-            fail(E_NONZERO_PADDING, "[L-2] nonzero padding byte in [%d, %d)" % (a, b))
+def check_blob_structure(buf, h, t, end):
+    """Section 12, per tensor entry, after the entry itself: the blob offset and the padding
+    before it, the part sizes and offsets, the padding between parts, then the table, the
+    tile index and the escapes.  `end` is E(i-1)."""
+    what = "tensor %r" % t.name
+    start = align_up(end, h.alignment)                           # [L-1]
+    if t.blob_offset != start:                                   # [T-9]
+        fail(E_BAD_LAYOUT, "[T-9] %s: blob_offset %d, computed %d"
+             % (what, t.blob_offset, start))
+    if not is_zero(buf[end:start]):                              # [L-2]
+        fail(E_NONZERO_PADDING, "[L-2] nonzero padding byte before the blob of %s" % what)
+    check_part_sizes(t, what)                                    # [K-2], [B-2]
+    t.part_offset, t.blob_size = part_offsets(t.part_size)       # [B-1]
+    if t.blob_offset + t.blob_size > h.directory_offset:
+        fail(E_BAD_LAYOUT, "[L-1] %s: the blob [%d, +%d) runs past the directory at %d"
+             % (what, t.blob_offset, t.blob_size, h.directory_offset))
+    blob_end = 0
+    for k in range(5):                                           # [B-1] padding
+        if t.part_size[k]:
+            a, b = t.blob_offset + blob_end, t.blob_offset + t.part_offset[k]
+            if not is_zero(buf[a:b]):
+                fail(E_NONZERO_PADDING, "[B-1] %s: nonzero padding before the %s part"
+                     % (what, PART_NAMES[k]))
+            blob_end = t.part_offset[k] + t.part_size[k]
+    if t.coding == CODING_RANS:
+        read_rans_table(t, part(buf, t, P_TABLE))
+    elif t.coding == CODING_PREFIX:
+        read_prefix_table(t, part(buf, t, P_TABLE))
+    if t.coding in (CODING_RANS, CODING_PREFIX):
+        read_tile_index(t, part(buf, t, P_TILE_INDEX), t.part_size[P_DATA])
+    if t.has_escape and t.numel > 0:
+        read_escapes(t, part(buf, t, P_ESCAPES))
+
+
+def part(buf, t, k):
+    """The bytes of part k of tensor t."""
+    a = t.blob_offset + t.part_offset[k]
+    return buf[a:a + t.part_size[k]]
 
 
 # ----------------------------------------------------------------------------------------
@@ -819,10 +860,6 @@ def read_escapes(t, part):
 def unpack_raw_codes(t, data):
     """8.1: numel codes of `width` bits, LSB first.  Returns a bytearray of codes."""
     numel, width = t.numel, t.width
-    total_bits = numel * width
-    if total_bits % 8 and data[-1] >> (total_bits % 8):          # [K-3]
-        fail(E_NONZERO_PADDING, "[K-3] tensor %r: unused high bits of the last data byte "
-             "are nonzero" % t.name)
     if width == 8:
         codes = bytearray(data)
     elif width in (1, 2, 4):
@@ -844,6 +881,10 @@ def unpack_raw_codes(t, data):
     if codes and max(codes) >= t.Q:                              # [K-4]
         fail(E_CORRUPT_STREAM, "[K-4] tensor %r: code %d is not below the alphabet %d"
              % (t.name, max(codes), t.Q))
+    total_bits = numel * width
+    if total_bits % 8 and data[-1] >> (total_bits % 8):          # [K-3]
+        fail(E_NONZERO_PADDING, "[K-3] tensor %r: unused high bits of the last data byte "
+             "are nonzero" % t.name)
     return codes
 
 
@@ -1301,37 +1342,16 @@ def none_values(t, raw):
 # ----------------------------------------------------------------------------------------
 
 def decode_tensor(buf, t):
-    """Check and decode the blob of tensor t; return (codes bytes, values bytes)."""
+    """The content checks of section 12 for tensor t ("blob contents are checked on use"),
+    then its codes and values: returns (codes bytes, values bytes)."""
     blob = buf[t.blob_offset:t.blob_offset + t.blob_size]
     if blake2b_256(blob) != t.blob_checksum:                     # [T-11]
         fail(E_BLOB_CHECKSUM, "[T-11] tensor %r: blob checksum mismatch" % t.name)
-
-    parts = []
-    end = 0
-    for k in range(5):                                           # [B-1]
-        off, size = t.part_offset[k], t.part_size[k]
-        if size:
-            if not is_zero(blob[end:off]):
-                fail(E_NONZERO_PADDING, "[B-1] tensor %r: nonzero padding before the %s part"
-                     % (t.name, PART_NAMES[k]))
-            end = off + size
-        parts.append(blob[off:off + size])
-    params, table, index, escapes, data = parts
-
-    read_params(t, params)
-    if t.coding == CODING_RANS:
-        read_rans_table(t, table)
-    elif t.coding == CODING_PREFIX:
-        read_prefix_table(t, table)
-    if t.coding in (CODING_RANS, CODING_PREFIX):
-        read_tile_index(t, index, len(data))
-    if t.has_escape and t.numel > 0:
-        read_escapes(t, escapes)
+    data = part(buf, t, P_DATA)
 
     if t.numel == 0:                                             # [K-2]: nothing to decode
-        return b"", b""
-
-    if t.coding in (CODING_RAW, CODING_ZSTD):
+        codes, escape_k = b"", []
+    elif t.coding in (CODING_RAW, CODING_ZSTD):
         if t.coding == CODING_ZSTD:
             data = zstd_decode_frame(t, data, raw_data_size(t))
         if t.scheme == SCHEME_NONE:
@@ -1349,6 +1369,9 @@ def decode_tensor(buf, t):
             assign_escapes(t, 0, elements, escape_k)
     else:
         codes, escape_k = decode_tiles(t, data)
+    if t.scheme == SCHEME_NONE:                                  # numel = 0
+        return b"", b""
+    read_params(t, part(buf, t, P_PARAMS))                       # "dequantize (section 7)"
     return bytes(codes), dequantize(t, codes, escape_k)
 
 
@@ -1360,14 +1383,7 @@ def read_ecqf(buf):
     """Validate a whole ECQF file held in `buf` (bytes).  Returns a list of
     (name bytes, codes hash hex, values hash hex); raises EcqfError on the first violation."""
     buf = bytes(buf)
-    h = parse_header(buf)
-    verify_header_checksum(buf, h)
-    d = buf[h.directory_offset:h.directory_offset + h.directory_size]
-    if len(d) < 16:
-        fail(E_BAD_DIRECTORY, "[D-2] directory of %d bytes is shorter than its 16-byte header"
-             % len(d))
-    metadata, tensors = parse_directory(d)
-    check_layout(buf, h, tensors)
+    metadata, tensors = open_ecqf(buf)
     results = []
     for t in tensors:
         codes, values = decode_tensor(buf, t)

@@ -729,6 +729,14 @@ def corruptions(good, info, tensors, rng):
     t1 = good_tensors(random.Random(1), False)[:3]
     t1[2].name = t1[1].name
     expect_error("duplicate tensor name", build(t1)[0], E + "DUPLICATE_NAME")
+    t1[2].parts[1] = bytes(len(t1[2].parts[1]) - 1) + b"\2"      # and a bad PREFIX table
+    expect_error("duplicate name and a bad table (names are checked last, section 12)",
+                 build(t1)[0], E + "BAD_TABLE")
+    expect_error("tensor_count beyond the directory size",
+                 reseal_header(patch(good, doff + 4, struct.pack("<I", 100000))),
+                 E + "BAD_DIRECTORY")
+    expect_error("metadata_count limit", reseal_header(patch(good, doff, struct.pack(
+        "<I", 65537))), E + "LIMIT")
     expect_error("leftover directory byte",
                  reseal_header(patch(good + b"\0", 32, struct.pack("<QQQ", len(good) + 1, doff,
                                                                     len(good) + 1 - doff))),
@@ -775,7 +783,7 @@ def corruptions(good, info, tensors, rng):
     expect_error("pack 2 with Q 32", variant("w.affine_rans", lambda t: setattr(
         t, "sp", b"\5" + t.sp[1:])), E + "BAD_CODING")
     expect_error("tile too big", variant("w.affine_rans", lambda t: setattr(
-        t, "cp", t.cp[:4] + struct.pack("<II", 2 ** 13, 2 ** 13 + 1) + t.cp[12:])),
+        t, "cp", t.cp[:4] + struct.pack("<II", 1024, 1025) + t.cp[12:])),
         E + "BAD_CODING")
     expect_error("coding_params reserved", variant("w.affine_rans", lambda t: setattr(
         t, "cp", t.cp[:12] + b"\1\0\0\0")), E + "RESERVED_NONZERO")
@@ -801,8 +809,12 @@ def corruptions(good, info, tensors, rng):
     # padding between params (40 bytes) and table inside the blob, checksum resealed
     expect_error("part padding", reseal(patch(good, blob_off + 60, b"\1"), info),
                  E + "NONZERO_PADDING")
-    expect_error("blob byte", patch(good, blob_off + 200, bytes([good[blob_off + 200] ^ 4])),
+    # section 12: tables are checked when the file is opened, the checksum on use
+    data_off = blob_off + info["blobs"][k][1] - 1               # last byte of the data part
+    expect_error("data byte", patch(good, data_off, bytes([good[data_off] ^ 4])),
                  E + "BLOB_CHECKSUM")
+    expect_error("table byte, checksum not resealed", patch(good, blob_off + 200, bytes(
+        [good[blob_off + 200] ^ 4])), E + "BAD_TABLE")
 
     # --- tables ---
     def bump_freq(t):
@@ -908,9 +920,9 @@ def corruptions(good, info, tensors, rng):
     expect_error("RAW code >= Q", variant("w.ecsq_raw_q3", lambda t: t.parts.__setitem__(
         4, b"\x03" + t.parts[4][1:])), E + "CORRUPT_STREAM")
 
-    # a 2^26-element tile whose stream breaks at once must be rejected quickly
-    huge = W("huge", [8192, 8192], 3, 1, 0, struct.pack("<HHB", 2, 0, 0),
-             coding_params(10, 1, 1, 1, 8192, 8192),
+    # a 2^20-element tile whose stream breaks at once must be rejected quickly
+    huge = W("huge", [1024, 1024], 3, 1, 0, struct.pack("<HHB", 2, 0, 0),
+             coding_params(10, 1, 1, 1, 1024, 1024),
              [f32_bytes([1.0]), struct.pack("<2H", 512, 512), struct.pack("<2Q", 0, 4), b"",
               struct.pack("<I", 0x10000)], b"", b"")
     t0 = time.time()
