@@ -8,9 +8,57 @@
  *
  * Oracles: no crash or out-of-bounds read (the tile is copied to an exact-size buffer); a
  * tile that decodes re-encodes to exactly the same bytes (rANS and canonical prefix streams
- * are unique for their symbols); gather inverts scatter. */
+ * are unique for their symbols); gather inverts scatter; the fast decoders of fastdec.h
+ * (scalar, AVX2, AVX-512 where the CPU has them; 1 to 4 tiles at once) give the reference
+ * decoder's status and symbols. */
 #include "codec.h"
+#include "fastdec.h"
 #include "fuzz.h"
+
+/* Every fast path against the reference outcome (ref_rc, ref_syms). */
+static void differential(int prefix, const ecqf_rans_table *rt, const ecqf_prefix_table *pt, unsigned lanes,
+                         const ecqf_tile_geom *g, const uint8_t *tile, size_t n, int ref_rc, const uint8_t *ref_syms,
+                         unsigned copies) {
+    ecqf_fast_rans *fr = NULL;
+    ecqf_fast_prefix *fp = NULL;
+    ecqf_tile_geom geoms[4];
+    const uint8_t *ins[4];
+    size_t sizes[4];
+    uint8_t *outs[4];
+    int rc = prefix ? ecqf_fast_prefix_create(pt, NULL, &fp) : ecqf_fast_rans_create(rt, NULL, &fr);
+    FUZZ_CHECK(rc == ECQF_OK, "fast table: %d", rc);
+    for (unsigned i = 0; i < copies; i++) {
+        geoms[i] = *g;
+        ins[i] = tile;
+        sizes[i] = n;
+        outs[i] = malloc((size_t)g->symbols + 1);
+        if (!outs[i]) abort();
+    }
+    for (int isa = ECQF_ISA_SCALAR; isa <= ECQF_ISA_AVX512; isa++) {
+        size_t failed = SIZE_MAX;
+        if (!ecqf_fast_isa_supported(isa)) continue;
+        for (unsigned i = 0; i < copies; i++) memset(outs[i], 0xAA, (size_t)g->symbols + 1);
+        rc = prefix ? ecqf_fast_prefix_decode_tiles(fp, isa, lanes, copies, geoms, ins, sizes, outs, &failed)
+                    : ecqf_fast_rans_decode_tiles(fr, isa, lanes, copies, geoms, ins, sizes, outs, &failed);
+        FUZZ_CHECK(rc == ref_rc, "%s %s x%u: status %d, reference %d", ecqf_fast_isa_name(isa), prefix ? "prefix" : "rans",
+                   copies, rc, ref_rc);
+        if (rc == ECQF_OK)
+            for (unsigned i = 0; i < copies; i++)
+                FUZZ_CHECK(memcmp(outs[i], ref_syms, (size_t)g->symbols) == 0, "%s %s: tile %u symbols differ",
+                           ecqf_fast_isa_name(isa), prefix ? "prefix" : "rans", i);
+        else
+            FUZZ_CHECK(failed == 0, "%s: failed tile %zu, expected 0", ecqf_fast_isa_name(isa), failed);
+        /* the single-tile entry point too */
+        memset(outs[0], 0xAA, (size_t)g->symbols + 1);
+        rc = prefix ? ecqf_fast_prefix_decode_tile(fp, isa, lanes, g, tile, n, outs[0])
+                    : ecqf_fast_rans_decode_tile(fr, isa, lanes, g, tile, n, outs[0]);
+        FUZZ_CHECK(rc == ref_rc, "%s single tile: status %d, reference %d", ecqf_fast_isa_name(isa), rc, ref_rc);
+        if (rc == ECQF_OK) FUZZ_CHECK(memcmp(outs[0], ref_syms, (size_t)g->symbols) == 0, "%s single tile: symbols differ", ecqf_fast_isa_name(isa));
+    }
+    for (unsigned i = 0; i < copies; i++) free(outs[i]);
+    ecqf_fast_rans_free(fr);
+    ecqf_fast_prefix_free(fp);
+}
 
 static void fail_status(int rc) {
     FUZZ_CHECK(rc == ECQF_ERR_CORRUPT_STREAM || rc == ECQF_ERR_NONZERO_PADDING, "decoder status %d", rc);
@@ -109,6 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (in.n) memcpy(tilebuf, in.p, in.n);
     rc = prefix ? ecqf_prefix_decode_tile(&pt, tl.lanes, &g, tilebuf, in.n, syms)
                 : ecqf_rans_decode_tile(&rt, tl.lanes, &g, tilebuf, in.n, syms);
+    differential(prefix, &rt, &pt, tl.lanes, &g, tilebuf, in.n, rc, syms, 1 + ((mode >> 3) & 3));
     if (rc) {
         fail_status(rc);
         goto out;

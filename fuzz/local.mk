@@ -63,3 +63,20 @@ fuzz_mkseeds_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/libecqf
 fuzz_mkseeds_LDADD = libecqf/libecqf-core.la -lm
 
 EXTRA_DIST += fuzz/README.md fuzz/ecqf.dict fuzz/safetensors.dict fuzz/corpus fuzz/crashes
+
+# Whole suite under ASan+UBSan (a separate tree configured by scripts/check-sanitize) and
+# under valgrind memcheck (this tree; compiled tests only, through libtool so that wrapper
+# scripts are seen through; the hardening sweeps sample every 29th variant there).
+VALGRIND = valgrind
+VALGRIND_FLAGS = --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \
+	--show-leak-kinds=definite,indirect,possible --track-origins=yes --quiet
+check-sanitize:
+	ECQF_SANITIZE_DIR='$(abs_top_builddir)/sanitize' $(SHELL) $(abs_top_srcdir)/scripts/check-sanitize
+check-valgrind:
+	@tests=`for t in $(TESTS); do case $$t in *.sh|*.py) ;; *) printf '%s ' $$t;; esac; done`; \
+	echo "check-valgrind: $$tests"; \
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS="$$tests" \
+		LOG_COMPILER='$(LIBTOOL) --mode=execute $(VALGRIND) $(VALGRIND_FLAGS)' \
+		TESTS_ENVIRONMENT='ECQF_HARDENING_STRIDE=29; export ECQF_HARDENING_STRIDE;'
+.PHONY: check-sanitize check-valgrind
+EXTRA_DIST += scripts/check-sanitize
