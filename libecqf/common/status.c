@@ -32,7 +32,7 @@ static const char *const status_descriptions[ECQF_STATUS_COUNT_] = {
     "a resource limit of the spec is exceeded",
     "a reserved field is not zero",
     "malformed directory",
-    "invalid UTF-8",
+    "invalid UTF-8 (or a control character in a tensor name)",
     "duplicate tensor name or metadata key",
     "unknown dtype",
     "invalid quantization scheme or parameters",

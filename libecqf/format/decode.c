@@ -1,6 +1,7 @@
 /* decode.c — turning a validated tensor's parts into codes, integers and values
  * (spec sections 7, 8 and 9), and full verification in bounded memory. */
 #include <stdlib.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader: window size check [K-5] */
 #include <zstd.h>
 
 #include "layout.h"
@@ -168,7 +169,9 @@ static int raw_bytes(tensor_decoder *d, const uint8_t **bytes, uint8_t **owned, 
         if (declared == ZSTD_CONTENTSIZE_ERROR || declared == ZSTD_CONTENTSIZE_UNKNOWN || declared != want)
             FAIL(ECQF_ERR_CORRUPT_STREAM, in->part_offset[ECQF_PART_DATA], "zstd frame of '%.*s' does not declare its size %llu [K-5]",
                  (int)in->name_length, in->name, (unsigned long long)want);
-        if (ZSTD_isError(framesz) || framesz != srcn)
+        ZSTD_frameHeader zfh;
+        if (ZSTD_isError(framesz) || framesz != srcn || ZSTD_getDictID_fromFrame(src, srcn) != 0 ||
+            ZSTD_getFrameHeader(&zfh, src, srcn) != 0 || zfh.windowSize > (1ull << 27))
             FAIL(ECQF_ERR_CORRUPT_STREAM, in->part_offset[ECQF_PART_DATA], "zstd data of '%.*s' is not exactly one frame [K-5]",
                  (int)in->name_length, in->name);
         if (want > SIZE_MAX) FAIL(ECQF_ERR_LIMIT, ECQF_NO_OFFSET, "tensor too large for this machine");
@@ -458,7 +461,7 @@ static int verify_decode(const ecqf_reader *r, size_t index, ecqf_error *err) {
             rc = ecqf_set_error(err, ECQF_ERR_NOMEM, ECQF_NO_OFFSET, "out of memory");
         if (!rc && z) {
             unsigned long long declared = ZSTD_getFrameContentSize(zin.src, zin.size);
-            if (declared != total)
+            if (declared != total || ZSTD_getDictID_fromFrame(zin.src, zin.size) != 0)
                 rc = ecqf_set_error(err, ECQF_ERR_CORRUPT_STREAM, in->part_offset[ECQF_PART_DATA],
                                     "zstd frame of '%.*s' does not declare its size %llu [K-5]", (int)in->name_length, in->name, (unsigned long long)total);
         }

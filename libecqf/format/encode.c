@@ -286,6 +286,8 @@ static int validate_desc(const ecqf_tensor_desc *d, enc_input *in, ecqf_error *e
     nl = strlen(d->name);
     if (nl == 0 || nl > ECQF_MAX_NAME_LENGTH) FAIL(ECQF_ERR_LIMIT, "tensor name length %zu is outside 1..1024", nl);
     if (!ecqf_utf8_valid((const uint8_t *)d->name, nl)) FAIL(ECQF_ERR_BAD_UTF8, "tensor name is not valid UTF-8");
+    for (size_t k = 0; k < nl; k++)
+        if ((unsigned char)d->name[k] < 0x20 || d->name[k] == 0x7F) FAIL(ECQF_ERR_BAD_UTF8, "tensor name contains a control character");
     if (d->ndim > ECQF_MAX_DIMS) FAIL(ECQF_ERR_LIMIT, "tensor '%s' has %u dimensions, more than 8", d->name, d->ndim);
     if (!ecqf_dtype_size(d->dtype)) FAIL(ECQF_ERR_BAD_DTYPE, "tensor '%s' has unknown dtype %d", d->name, d->dtype);
     in->numel = 1;

@@ -141,6 +141,9 @@ int ecqf_parse_tensor_entry(const uint8_t *file, uint64_t blob_limit, uint64_t p
     info->name_length = name_len;
     if (!ecqf_utf8_valid(p + 8, name_len))
         FAIL(ECQF_ERR_BAD_UTF8, pos + 8, "tensor name at %llu is not valid UTF-8 [T-7]", (unsigned long long)(pos + 8));
+    for (unsigned k = 0; k < name_len; k++)
+        if (p[8 + k] < 0x20 || p[8 + k] == 0x7F)
+            FAIL(ECQF_ERR_BAD_UTF8, pos + 8 + k, "tensor name at %llu contains a control character [T-7]", (unsigned long long)(pos + 8));
     p += 8 + name_len;
     for (unsigned d = 0; d < info->ndim; d++) {
         info->dims[d] = ecqf_rd64(p + 8 * d);
@@ -326,6 +329,29 @@ int ecqf_parse_tensor_entry(const uint8_t *file, uint64_t blob_limit, uint64_t p
                 FAIL(ECQF_ERR_NONZERO_PADDING, bad, "nonzero padding byte at %llu before the %s part of '%.*s' [B-1]",
                      (unsigned long long)bad, part_names[k], (int)name_len, info->name);
             prev = info->part_offset[k] + info->part_size[k];
+        }
+    }
+
+    /* parameters [S-8] [S-9]: finite (and steps >= 0), so values are reproducible */
+    if (info->scheme != ECQF_SCHEME_NONE && info->part_size[ECQF_PART_PARAMS]) {
+        const uint8_t *pp = info->part[ECQF_PART_PARAMS];
+        int pd = info->scheme == ECQF_SCHEME_ECSQ ? ECQF_DTYPE_F32 : info->param_dtype;
+        size_t es = ecqf_dtype_size(pd);
+        uint64_t n = info->part_size[ECQF_PART_PARAMS] / es;
+        for (uint64_t i = 0; i < n; i++) {
+            uint32_t bitsv;
+            if (es == 4) bitsv = ecqf_rd32(pp + 4 * i);
+            else if (pd == ECQF_DTYPE_BF16) bitsv = (uint32_t)ecqf_rd16(pp + 2 * i) << 16;
+            else {
+                uint16_t h = ecqf_rd16(pp + 2 * i);
+                bitsv = ((h & 0x7C00u) == 0x7C00u) ? 0x7F800000u : 0; /* f16 inf/nan -> nonfinite marker */
+            }
+            int nonfinite = (bitsv & 0x7F800000u) == 0x7F800000u;
+            int negative = info->scheme == ECQF_SCHEME_ECSQ && (bitsv >> 31) && (bitsv & 0x7FFFFFFFu);
+            if (nonfinite || negative)
+                FAIL(ECQF_ERR_BAD_SCHEME, info->part_offset[ECQF_PART_PARAMS] + es * i,
+                     "parameter %llu of '%.*s' is %s [%s]", (unsigned long long)i, (int)name_len, info->name,
+                     nonfinite ? "not finite" : "a negative step", info->scheme == ECQF_SCHEME_ECSQ ? "S-8" : "S-9");
         }
     }
 
