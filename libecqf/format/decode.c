@@ -450,7 +450,7 @@ static int verify_decode(const ecqf_reader *r, size_t index, ecqf_error *err) {
     /* RAW or ZSTD: stream in chunks of whole bytes holding whole codes. */
     {
         const unsigned width = in->code_width;
-        const size_t chunk = 8u * width * 4096u; /* 32768 codes per chunk */
+        const size_t chunk = (size_t)width * 4096u; /* 32768 codes per chunk (the codes buffer) */
         uint64_t bits = in->numel * width, total = bits / 8 + (bits % 8 != 0), done = 0, code_i = 0, esc = 0;
         uint8_t *buf = ecqf_alloc(d.a, chunk), *codes = in->scheme != ECQF_SCHEME_NONE ? ecqf_alloc(d.a, 8u * 4096u) : NULL;
         ZSTD_DCtx *z = in->coding == ECQF_CODING_ZSTD ? ZSTD_createDCtx() : NULL;
