@@ -97,7 +97,7 @@ struct ecqf_fast_rans {
     uint32_t fc[256];            /* freq << 16 | cum */
     uint32_t *packed;            /* [M], or NULL */
     uint8_t *sym;                /* [M + 4] */
-    _Alignas(64) uint16_t sm_cum[32], sm_freq[32], sm_t4[32], sm_t2[32], sm_t1[32];
+    uint16_t sm_cum[32], sm_freq[32], sm_t4[32], sm_t2[32], sm_t1[32];
     uint8_t expand8[256][8];     /* AVX2 expand: source word of each lane for an 8-bit mask */
 };
 
@@ -415,11 +415,11 @@ static FD_AI FD_T512 void r512_small_init(r512_small *c, const ecqf_fast_rans *f
     c->whi = _mm512_loadu_si512(wh);
     c->maskM = _mm512_set1_epi16((short)((1u << f->precision) - 1));
     c->c8 = _mm512_set1_epi16((short)f->sm_cum[8]);
-    c->t4 = _mm512_load_si512(f->sm_t4);
-    c->t2 = _mm512_load_si512(f->sm_t2);
-    c->t1 = _mm512_load_si512(f->sm_t1);
-    c->fr = _mm512_load_si512(f->sm_freq);
-    c->cu = _mm512_load_si512(f->sm_cum);
+    c->t4 = _mm512_loadu_si512(f->sm_t4);
+    c->t2 = _mm512_loadu_si512(f->sm_t2);
+    c->t1 = _mm512_loadu_si512(f->sm_t1);
+    c->fr = _mm512_loadu_si512(f->sm_freq);
+    c->cu = _mm512_loadu_si512(f->sm_cum);
     c->L = _mm512_set1_epi32((int)ECQF_RANS_L);
     c->eight = _mm512_set1_epi16(8);
     c->four = _mm512_set1_epi16(4);

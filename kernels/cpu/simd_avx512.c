@@ -1,0 +1,116 @@
+/*
+ * simd_avx512.c — AVX-512 primitives of the SIMD backend (kern.h: kern_isa_ops). Compiled with
+ * target attributes, so the file builds with the default flags and runs only after the
+ * runtime check (ecqf_fast_isa_best).
+ */
+#include <string.h>
+
+#include "kern.h"
+#include "common/internal.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")))
+
+/* sum_g s[g] * sum_{c in g} u[c] x[c] over columns [c0, c0+w); masked loads at the ends of
+ * each group segment, so nothing outside u[0..w) and x[0..w) is read. */
+static T512 float a512_row_dot(const uint8_t *u, const float *x, uint64_t c0, size_t w, unsigned gs,
+                               const float *s) {
+    __m512 acc = _mm512_setzero_ps();
+    size_t i = 0;
+    while (i < w) {
+        uint64_t c = c0 + i, g = c / gs;
+        size_t seg = (size_t)((g + 1) * gs - c), k = 0;
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+        if (seg > w - i) seg = w - i;
+        for (; k + 32 <= seg; k += 32) {
+            __m512 q0 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(u + i + k))));
+            __m512 q1 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(u + i + k + 16))));
+            a0 = _mm512_fmadd_ps(q0, _mm512_loadu_ps(x + i + k), a0);
+            a1 = _mm512_fmadd_ps(q1, _mm512_loadu_ps(x + i + k + 16), a1);
+        }
+        for (; k + 16 <= seg; k += 16) {
+            __m512 q0 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(u + i + k))));
+            a0 = _mm512_fmadd_ps(q0, _mm512_loadu_ps(x + i + k), a0);
+        }
+        if (k < seg) {
+            __mmask16 m = (__mmask16)((1u << (seg - k)) - 1);
+            __m512 q0 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, u + i + k)));
+            a0 = _mm512_fmadd_ps(q0, _mm512_maskz_loadu_ps(m, x + i + k), a0);
+        }
+        acc = _mm512_fmadd_ps(_mm512_add_ps(a0, a1), _mm512_set1_ps(s[g]), acc);
+        i += seg;
+    }
+    return _mm512_reduce_add_ps(acc);
+}
+
+/* RAW 4-bit row: per 16 bytes (32 columns), the low nibbles via vpermps of the table 0..15
+ * (vpermps reads only the low 4 bits of each index), the high ones after a shift. */
+static T512 float a512_raw4_row(const uint8_t *packed, const float *xperm, size_t cols, unsigned gs,
+                                const float *s) {
+    const __m512 tab = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const size_t halves = cols / 32, hpg = gs >= cols ? halves : gs / 32;
+    __m512 acc = _mm512_setzero_ps();
+    size_t h0, h;
+    for (h0 = 0; h0 < halves; h0 += hpg) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+        const size_t he = h0 + hpg;
+        for (h = h0; h + 2 <= he; h += 2) {
+            __m512i v0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(packed + 16 * h)));
+            __m512i v1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(packed + 16 * h + 16)));
+            const float *xp = xperm + 32 * h;
+            a0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(v0, tab), _mm512_loadu_ps(xp), a0);
+            a1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v0, 4), tab), _mm512_loadu_ps(xp + 16), a1);
+            a0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(v1, tab), _mm512_loadu_ps(xp + 32), a0);
+            a1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v1, 4), tab), _mm512_loadu_ps(xp + 48), a1);
+        }
+        if (h < he) {
+            __m512i v0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(packed + 16 * h)));
+            const float *xp = xperm + 32 * h;
+            a0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(v0, tab), _mm512_loadu_ps(xp), a0);
+            a1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v0, 4), tab), _mm512_loadu_ps(xp + 16), a1);
+        }
+        acc = _mm512_fmadd_ps(_mm512_add_ps(a0, a1), _mm512_set1_ps(s[h0 / hpg]), acc);
+    }
+    return _mm512_reduce_add_ps(acc);
+}
+
+static T512 float a512_dot_f32(const float *w, const float *x, size_t n) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i), _mm512_loadu_ps(x + i), a0);
+        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i + 16), _mm512_loadu_ps(x + i + 16), a1);
+        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i + 32), _mm512_loadu_ps(x + i + 32), a2);
+        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i + 48), _mm512_loadu_ps(x + i + 48), a3);
+    }
+    for (; i + 16 <= n; i += 16) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i), _mm512_loadu_ps(x + i), a0);
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w + i), _mm512_maskz_loadu_ps(m, x + i), a1);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
+static T512 void a512_cvt(const uint8_t *src, int dtype, size_t n, float *dst) {
+    size_t i = 0;
+    if (dtype == ECQF_DTYPE_F32) {
+        memcpy(dst, src, n * sizeof(float));
+        return;
+    }
+    if (dtype == ECQF_DTYPE_F16) {
+        for (; i + 16 <= n; i += 16)
+            _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(src + 2 * i))));
+        for (; i < n; i++) dst[i] = ecqf_f16_to_f32(ecqf_rd16(src + 2 * i));
+        return;
+    }
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(dst + i, _mm512_castsi512_ps(_mm512_slli_epi32(
+                                      _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(const void *)(src + 2 * i))), 16)));
+    for (; i < n; i++) dst[i] = ecqf_bf16_to_f32(ecqf_rd16(src + 2 * i));
+}
+
+const kern_isa_ops kern_ops_avx512 = {ECQF_ISA_AVX512, a512_row_dot, a512_raw4_row, a512_dot_f32, a512_cvt};
+
+#endif
