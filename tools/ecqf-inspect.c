@@ -576,7 +576,7 @@ static int run_report(const char *path, const opts *o) {
         ecqf_reader_close(r);
         return CLI_EXIT_OK;
     }
-    if (o->against && st_open(&src, o->against, &serr) != ST_OK) {
+    if (o->against && st_open_ex(&src, o->against, ST_OPEN_ALLOW_UNSUPPORTED, &serr) != ST_OK) {
         cli_st_error(&serr);
         ecqf_reader_close(r);
         return CLI_EXIT_FAILURE;
@@ -672,6 +672,9 @@ static int run_report(const char *path, const opts *o) {
             const st_tensor *t = st_find(src, rw.name);
             if (!t) {
                 cli_warn("tensor %s is not in %s", rw.name, o->against);
+            } else if (t->dtype == ST_OTHER) {
+                cli_warn("tensor %s has dtype %s in %s; no SQNR", rw.name, t->dtype_name,
+                         o->against);
             } else if (t->numel != rw.info.numel) {
                 cli_error("tensor %s has %llu elements in %s but %llu in %s", rw.name,
                           (unsigned long long)t->numel, o->against,

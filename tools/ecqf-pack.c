@@ -73,6 +73,10 @@ static const char help_text[] =
 "        prefix).\n"
 "    --keep REGEX\n"
 "        Store tensors whose name matches the POSIX extended regular expression as is.\n"
+"    --skip-unsupported\n"
+"        Leave out tensors of dtypes ECQF does not store (I64, I32, U8, BOOL, F64, F8, ...),\n"
+"        such as the position_ids buffer of BERT-style models, with a warning for each.\n"
+"        Without it such a tensor is an error.\n"
 "    --min-elements N\n"
 "        Quantize 2-D tensors of at least N elements (default 4096).\n"
 "    --align N\n"
@@ -120,6 +124,7 @@ typedef struct options {
     uint32_t align;
     unsigned threads;
     int force;
+    int skip_unsupported;
     unsigned max_alphabet;
 } options;
 
@@ -446,6 +451,9 @@ static void process(const packer *P, size_t i, result *r) {
         scheme = ECQF_SCHEME_NONE;
     }
     r->scheme = d.scheme;
+    /* the f32 copy is not needed any more: free it before the encoder's own buffers */
+    free(wown);
+    wown = NULL;
     r->rc = ecqf_encode_tensor(&d, NULL, &r->enc, &r->err);
     if (r->rc != ECQF_OK) {
         snprintf(r->ctx, sizeof r->ctx, "encoding tensor %s", t->name);
@@ -524,7 +532,8 @@ static int usage_error(void) {
 }
 
 enum { OPT_SCHEME = 256, OPT_BITS, OPT_GROUP, OPT_BPW, OPT_SQNR, OPT_CODING, OPT_FUSABLE,
-       OPT_KEEP, OPT_ALIGN, OPT_PARAM_DTYPE, OPT_PER_ROW, OPT_MIN_ELEMENTS, OPT_MAX_ALPHABET };
+       OPT_KEEP, OPT_ALIGN, OPT_PARAM_DTYPE, OPT_PER_ROW, OPT_MIN_ELEMENTS, OPT_MAX_ALPHABET,
+       OPT_SKIP_UNSUPPORTED };
 
 int main(int argc, char **argv) {
     static const struct option longopts[] = {
@@ -541,6 +550,7 @@ int main(int argc, char **argv) {
         {"per-row", no_argument, NULL, OPT_PER_ROW},
         {"min-elements", required_argument, NULL, OPT_MIN_ELEMENTS},
         {"max-alphabet", required_argument, NULL, OPT_MAX_ALPHABET},
+        {"skip-unsupported", no_argument, NULL, OPT_SKIP_UNSUPPORTED},
         {"threads", required_argument, NULL, 'j'},
         {"force", no_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},
@@ -571,7 +581,8 @@ int main(int argc, char **argv) {
     uint64_t n_q = 0, n_none = 0, w_q = 0, w_all = 0, bytes_q = 0, bytes_all = 0, esc = 0;
     uint64_t by_coding[4] = {0, 0, 0, 0};
     double sse = 0, sig = 0;
-    size_t fallback = 0;
+    size_t fallback = 0, skipped = 0;
+    uint64_t total_bytes = 0;
 
     cli_init(argv[0]);
     memset(&P, 0, sizeof P);
@@ -650,6 +661,7 @@ int main(int argc, char **argv) {
             }
             break;
         case OPT_PER_ROW: o.per_row = 1; break;
+        case OPT_SKIP_UNSUPPORTED: o.skip_unsupported = 1; break;
         case OPT_MIN_ELEMENTS:
             if (cli_parse_u64("--min-elements", optarg, 1, UINT64_MAX, &v)) return usage_error();
             o.min_elements = v;
@@ -706,37 +718,63 @@ int main(int argc, char **argv) {
     }
 
     t0 = cli_now();
-    if (st_open(&model, in, &serr) != ST_OK) {
+    if (st_open_ex(&model, in, ST_OPEN_ALLOW_UNSUPPORTED, &serr) != ST_OK) {
         cli_st_error(&serr);
         goto done;
     }
 
-    /* plan */
+    /* plan: every tensor of a supported dtype, in input order */
     P.o = &o;
     P.model = model;
-    P.n = st_tensor_count(model);
-    P.plans = calloc(P.n ? P.n : 1, sizeof *P.plans);
-    if (!P.plans) {
-        cli_error("out of memory");
-        goto done;
-    }
-    for (i = 0; i < P.n; i++) {
-        plan *pl = &P.plans[i];
-        const st_tensor *t = st_tensor_at(model, i);
-        unsigned dd;
-        pl->t = t;
-        pl->cols = t->ndim ? t->shape[t->ndim - 1] : 1;
-        pl->rows = 1;
-        for (dd = 0; dd + 1 < t->ndim; dd++) pl->rows *= t->shape[dd];
-        pl->scheme = ECQF_SCHEME_NONE;
-        if (t->ndim != 2) pl->why = "not 2-D";
-        else if (t->numel < o.min_elements) pl->why = "small";
-        else if (have_re && regexec(&keep_re, t->name, 0, NULL, 0) == 0) pl->why = "--keep";
-        else if (o.scheme != ECQF_SCHEME_ECSQ && pl->cols % o.group != 0) {
-            pl->why = "last dimension not a multiple of the group";
-            cli_warn("tensor %s: last dimension %llu is not a multiple of the group size %u; "
-                     "stored as is", t->name, (unsigned long long)pl->cols, o.group);
-        } else pl->scheme = o.scheme;
+    {
+        size_t nt = st_tensor_count(model), unsupported = 0;
+        const st_tensor *first_bad = NULL;
+        for (i = 0; i < nt; i++)
+            if (st_tensor_at(model, i)->dtype == ST_OTHER) {
+                if (!first_bad) first_bad = st_tensor_at(model, i);
+                unsupported++;
+            }
+        if (unsupported && !o.skip_unsupported) {
+            cli_error("%s: %s: unsupported dtype %s for tensor '%s' (ECQF stores F32, F16 and "
+                      "BF16 only); %zu tensor%s of such dtypes: pass --skip-unsupported to pack "
+                      "the model without %s", st_status_name(ST_ERR_UNSUPPORTED_DTYPE),
+                      st_file_path(model, first_bad->file), first_bad->dtype_name,
+                      first_bad->name, unsupported, unsupported == 1 ? " is" : "s are",
+                      unsupported == 1 ? "it" : "them");
+            goto done;
+        }
+        P.plans = calloc(nt ? nt : 1, sizeof *P.plans);
+        if (!P.plans) {
+            cli_error("out of memory");
+            goto done;
+        }
+        for (i = 0; i < nt; i++) {
+            const st_tensor *t = st_tensor_at(model, i);
+            plan *pl;
+            unsigned dd;
+            if (t->dtype == ST_OTHER) {
+                char shp[96];
+                cli_warn("tensor %s (%s %s) left out: ECQF stores F32, F16 and BF16 only",
+                         t->name, t->dtype_name, dims_str(t, shp, sizeof shp));
+                skipped++;
+                continue;
+            }
+            pl = &P.plans[P.n++];
+            pl->t = t;
+            total_bytes += t->nbytes;
+            pl->cols = t->ndim ? t->shape[t->ndim - 1] : 1;
+            pl->rows = 1;
+            for (dd = 0; dd + 1 < t->ndim; dd++) pl->rows *= t->shape[dd];
+            pl->scheme = ECQF_SCHEME_NONE;
+            if (t->ndim != 2) pl->why = "not 2-D";
+            else if (t->numel < o.min_elements) pl->why = "small";
+            else if (have_re && regexec(&keep_re, t->name, 0, NULL, 0) == 0) pl->why = "--keep";
+            else if (o.scheme != ECQF_SCHEME_ECSQ && pl->cols % o.group != 0) {
+                pl->why = "last dimension not a multiple of the group";
+                cli_warn("tensor %s: last dimension %llu is not a multiple of the group size %u; "
+                         "stored as is", t->name, (unsigned long long)pl->cols, o.group);
+            } else pl->scheme = o.scheme;
+        }
     }
 
     /* --bpw: model-wide allocation over every quantized tensor */
@@ -914,7 +952,7 @@ int main(int argc, char **argv) {
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
     }
-    cli_progress_start(&prog, "packing", st_data_bytes(model));
+    cli_progress_start(&prog, "packing", total_bytes);
     for (appended = 0; appended < P.n; appended++) {
         size_t s = appended % P.cap;
         result *r;
@@ -950,7 +988,7 @@ int main(int argc, char **argv) {
         if (r->note[0]) {
             cli_progress_end(&prog);
             cli_warn("%s", r->note);
-            cli_progress_start(&prog, "packing", st_data_bytes(model));
+            cli_progress_start(&prog, "packing", total_bytes);
             fallback++;
         }
         if (r->rc != ECQF_OK) {
@@ -980,14 +1018,17 @@ int main(int argc, char **argv) {
         if (cli_verbosity >= 2) {
             char shp[96];
             cli_progress_end(&prog);
-            if (r->scheme != ECQF_SCHEME_NONE)
+            if (r->scheme != ECQF_SCHEME_NONE) {
+                char tgt[48] = "";
+                if (r->scheme == ECQF_SCHEME_ECSQ && isfinite(r->target_db) && r->target_db > 0)
+                    snprintf(tgt, sizeof tgt, " (target %.2f)", r->target_db);
                 fprintf(stderr, "%s: %-48s %-14s %-9s %-6s %9llu B %6.3f b/w  SQNR %6.2f dB%s\n",
                         cli_progname(), pl->t->name, dims_str(pl->t, shp, sizeof shp),
                         ecqf_scheme_name(r->scheme), ecqf_coding_name(r->coding),
                         (unsigned long long)r->blob_size,
                         pl->t->numel ? (double)r->blob_size * 8.0 / (double)pl->t->numel : 0.0,
-                        rc_sqnr_db(r->signal, r->sse),
-                        isnan(r->target_db) || r->target_db == 0 ? "" : " (target)");
+                        rc_sqnr_db(r->signal, r->sse), tgt);
+            }
             else
                 fprintf(stderr, "%s: %-48s %-14s %-9s %-6s %9llu B   kept: %s\n", cli_progname(),
                         pl->t->name, dims_str(pl->t, shp, sizeof shp), "none",
@@ -1021,7 +1062,7 @@ int main(int argc, char **argv) {
         double el = cli_now() - t0;
         char a[32], b[32], g1[32], g2[32];
         uint64_t fsize = stat(outp, &stt) == 0 ? (uint64_t)stt.st_size : 0;
-        uint64_t insize = st_data_bytes(model);
+        uint64_t insize = total_bytes;
         printf("%s -> %s\n", in, outp);
         printf("  tensors     %zu: %llu quantized (%s), %llu stored as is\n", P.n,
                (unsigned long long)n_q, ecqf_scheme_name(o.scheme), (unsigned long long)n_none);
@@ -1049,6 +1090,9 @@ int main(int argc, char **argv) {
                (unsigned long long)by_coding[0], (unsigned long long)by_coding[1],
                (unsigned long long)by_coding[2], (unsigned long long)by_coding[3]);
         if (fallback) printf("  warnings    %zu tensor(s) stored as is (see above)\n", fallback);
+        if (skipped)
+            printf("  left out    %zu tensor(s) of unsupported dtypes (--skip-unsupported)\n",
+                   skipped);
         printf("  time        %.2f s (%.1f MB/s of input) with %u thread%s\n", el,
                el > 0 ? (double)insize / el / 1e6 : 0.0, o.threads, o.threads == 1 ? "" : "s");
     }

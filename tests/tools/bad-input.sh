@@ -32,6 +32,8 @@ check trailing-json.safetensors        ST_ERR_BAD_JSON "after the JSON object"
 check missing-shard                    ST_ERR_MISSING_SHARD "model-00002-of-00002.safetensors does not exist"
 check missing-shard/model.safetensors.index.json ST_ERR_MISSING_SHARD "does not exist"
 check missing-shard-noindex            ST_ERR_MISSING_SHARD "shard 1 of 2"
+expect_error "unsupported dtype in a real model" "unsupported dtype I64 for tensor 'position_ids'" \
+    "--skip-unsupported" -- "$PACK" -q "$B/with-i64.safetensors" "$OUT"
 expect_error "nonexistent input" ST_ERR_NOT_FOUND "$B/nope.safetensors" -- \
     "$PACK" -q "$B/nope.safetensors" "$OUT"
 

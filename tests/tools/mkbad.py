@@ -50,6 +50,12 @@ def main():
                      {"format": "pt"})
     write(p("good.safetensors"), good)
 
+    # a buffer of a dtype ECQF does not store (BERT's position_ids): an error unless
+    # ecqf-pack --skip-unsupported
+    write(p("with-i64.safetensors"),
+          good_file([("a.weight", "F32", [64, 64], w),
+                     ("position_ids", "I64", [1, 8], struct.pack("<8q", *range(8)))]))
+
     # a truncated file: the data buffer is 100 bytes short of what the header declares
     write(p("truncated.safetensors"), good[:-100])
     # truncated inside the JSON header, and shorter than the 8-byte length itself

@@ -57,6 +57,14 @@ roundtrip symmetric-q8 "$MODEL" --scheme symmetric --bits 8 --param-dtype f32
 roundtrip sharded "$WORK/in/sharded"
 roundtrip sharded-index "$WORK/in/sharded/model.safetensors.index.json" --scheme affine -j 2
 
+# a model with an I64 buffer packs with --skip-unsupported (the buffer is left out)
+roundtrip skip-unsupported "$WORK/in/with-i64.safetensors" --skip-unsupported
+if [ -f "$WORK/skip-unsupported.json" ] && ! grep -q position_ids "$WORK/skip-unsupported.json"; then
+    pass "--skip-unsupported leaves the I64 tensor out"
+else
+    fail "--skip-unsupported"
+fi
+
 # --align 16384 is honoured
 if "$INSPECT" --json "$WORK/ecsq-zstd.ecqf" | grep -q '"alignment": 16384'; then pass "--align 16384"
 else fail "--align 16384 not recorded"; fi

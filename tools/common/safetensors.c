@@ -579,6 +579,7 @@ struct st_model {
     size_t nmeta;
     size_t *by_name;       /* tensor indices sorted by name */
     size_t pagesize;
+    unsigned flags;        /* ST_OPEN_* */
 };
 
 const char *st_dtype_name(int dtype) {
@@ -598,11 +599,13 @@ size_t st_dtype_size(int dtype) {
     }
 }
 
-/* Every dtype the safetensors project defines, for "unsupported" rather than "unknown". */
-static const char *const known_unsupported[] = {
-    "BOOL", "U8", "I8", "I16", "U16", "I32", "U32", "I64", "U64", "F64", "F8_E5M2",
-    "F8_E4M3", "F8_E8M0", "F6_E2M3", "F6_E3M2", "F4", "C64", "E8M0", "F8_E4M3FNUZ",
-    "F8_E5M2FNUZ", NULL,
+/* Every other dtype the safetensors project defines, with its size in bits: reported as
+ * "unsupported" rather than "unknown", and (with ST_OPEN_ALLOW_UNSUPPORTED) still validated. */
+static const struct { const char *name; unsigned bits; } known_unsupported[] = {
+    {"BOOL", 8}, {"U8", 8}, {"I8", 8}, {"I16", 16}, {"U16", 16}, {"I32", 32}, {"U32", 32},
+    {"I64", 64}, {"U64", 64}, {"F64", 64}, {"C64", 64}, {"F8_E5M2", 8}, {"F8_E4M3", 8},
+    {"F8_E8M0", 8}, {"E8M0", 8}, {"F8_E4M3FNUZ", 8}, {"F8_E5M2FNUZ", 8}, {"F6_E2M3", 6},
+    {"F6_E3M2", 6}, {"F4", 4}, {NULL, 0},
 };
 
 static int add_tensor(st_model *m, const st_tensor *t) {
@@ -723,6 +726,7 @@ static int parse_file(st_model *m, size_t fi, int keep_meta, st_error *err) {
             const jnode *dt, *sh, *off, *e;
             size_t mk, mkey, d;
             uint64_t numel = 1, nbytes, b, en;
+            unsigned other_bits = 0;
             const char *nm = show(b1, sizeof b1, kn->str, kn->len);
             memset(&t, 0, sizeof t);
             if (memchr(kn->str, '\0', kn->len)) {
@@ -765,19 +769,27 @@ static int parse_file(st_model *m, size_t fi, int keep_meta, st_error *err) {
             else if (!strcmp(dt->str, "BF16") && dt->len == 4) t.dtype = ST_BF16;
             else {
                 size_t q;
-                for (q = 0; known_unsupported[q]; q++)
-                    if (strlen(known_unsupported[q]) == dt->len && !strcmp(dt->str, known_unsupported[q]))
+                for (q = 0; known_unsupported[q].name; q++)
+                    if (strlen(known_unsupported[q].name) == dt->len &&
+                        !strcmp(dt->str, known_unsupported[q].name))
                         break;
-                if (known_unsupported[q])
-                    rc = jfail(&p, ST_ERR_UNSUPPORTED_DTYPE, dt->pos,
-                               "unsupported dtype %s for tensor '%s' (supported: F32, F16, BF16)",
-                               known_unsupported[q], nm);
-                else
-                    rc = jfail(&p, ST_ERR_UNKNOWN_DTYPE, dt->pos,
-                               "unknown dtype '%s' for tensor '%s'",
-                               show(b2, sizeof b2, dt->str, dt->len), nm);
-                goto fail;
+                if (known_unsupported[q].name && (m->flags & ST_OPEN_ALLOW_UNSUPPORTED)) {
+                    t.dtype = ST_OTHER;
+                    t.dtype_name = known_unsupported[q].name;
+                    other_bits = known_unsupported[q].bits;
+                } else {
+                    if (known_unsupported[q].name)
+                        rc = jfail(&p, ST_ERR_UNSUPPORTED_DTYPE, dt->pos,
+                                   "unsupported dtype %s for tensor '%s' (supported: F32, F16, "
+                                   "BF16)", known_unsupported[q].name, nm);
+                    else
+                        rc = jfail(&p, ST_ERR_UNKNOWN_DTYPE, dt->pos,
+                                   "unknown dtype '%s' for tensor '%s'",
+                                   show(b2, sizeof b2, dt->str, dt->len), nm);
+                    goto fail;
+                }
             }
+            if (t.dtype != ST_OTHER) t.dtype_name = st_dtype_name(t.dtype);
             if (sh->type != J_ARRAY) {
                 rc = jfail(&p, ST_ERR_BAD_HEADER, sh->pos, "shape of tensor '%s' is not an array",
                            nm);
@@ -812,7 +824,22 @@ static int parse_file(st_model *m, size_t fi, int keep_meta, st_error *err) {
                     goto fail;
                 }
             }
-            if (__builtin_mul_overflow(numel, (uint64_t)st_dtype_size(t.dtype), &nbytes)) {
+            if (t.dtype == ST_OTHER) {
+                uint64_t bits;
+                if (__builtin_mul_overflow(numel, (uint64_t)other_bits, &bits)) {
+                    rc = jfail(&p, ST_ERR_OVERFLOW, sh->pos,
+                               "shape of tensor '%s' overflows: %llu elements of %s exceed 2^64 "
+                               "bits", nm, (unsigned long long)numel, t.dtype_name);
+                    goto fail;
+                }
+                if (bits % 8) {
+                    rc = jfail(&p, ST_ERR_SIZE_MISMATCH, sh->pos,
+                               "tensor '%s': %llu elements of %u-bit %s do not fill whole bytes",
+                               nm, (unsigned long long)numel, other_bits, t.dtype_name);
+                    goto fail;
+                }
+                nbytes = bits / 8;
+            } else if (__builtin_mul_overflow(numel, (uint64_t)st_dtype_size(t.dtype), &nbytes)) {
                 rc = jfail(&p, ST_ERR_OVERFLOW, sh->pos,
                            "shape of tensor '%s' overflows: %llu elements of %s exceed 2^64 bytes",
                            nm, (unsigned long long)numel, st_dtype_name(t.dtype));
@@ -855,7 +882,7 @@ static int parse_file(st_model *m, size_t fi, int keep_meta, st_error *err) {
                            "tensor '%s': data_offsets [%llu, %llu] span %llu bytes, but its shape "
                            "and dtype %s need %llu", nm, (unsigned long long)b,
                            (unsigned long long)en, (unsigned long long)(en - b),
-                           st_dtype_name(t.dtype), (unsigned long long)nbytes);
+                           t.dtype_name, (unsigned long long)nbytes);
                 goto fail;
             }
             t.name = kn->str;
@@ -1001,9 +1028,10 @@ static int finish_model(st_model *m, st_error *err) {
     return ST_OK;
 }
 
-static st_model *model_new(void) {
+static st_model *model_new(unsigned flags) {
     st_model *m = calloc(1, sizeof *m);
     if (m) {
+        m->flags = flags;
         long ps = sysconf(_SC_PAGESIZE);
         m->pagesize = ps > 0 ? (size_t)ps : 4096;
     }
@@ -1083,11 +1111,15 @@ static int map_file(st_model *m, const char *path, st_error *err) {
 }
 
 int st_open_file(st_model **out, const char *path, st_error *err) {
+    return st_open_file_ex(out, path, 0, err);
+}
+
+int st_open_file_ex(st_model **out, const char *path, unsigned flags, st_error *err) {
     st_model *m;
     int rc;
     if (!out || !path) return st_fail(err, ST_ERR_INVALID_ARGUMENT, NULL, ST_NO_OFFSET, "NULL argument");
     *out = NULL;
-    m = model_new();
+    m = model_new(flags);
     if (!m) return st_fail(err, ST_ERR_NOMEM, path, ST_NO_OFFSET, "out of memory");
     if ((rc = map_file(m, path, err)) != ST_OK || (rc = parse_file(m, 0, 1, err)) != ST_OK ||
         (rc = finish_model(m, err)) != ST_OK) {
@@ -1100,12 +1132,17 @@ int st_open_file(st_model **out, const char *path, st_error *err) {
 
 int st_open_memory(st_model **out, const void *data, size_t size, const char *label,
                    st_error *err) {
+    return st_open_memory_ex(out, data, size, label, 0, err);
+}
+
+int st_open_memory_ex(st_model **out, const void *data, size_t size, const char *label,
+                      unsigned flags, st_error *err) {
     st_model *m;
     int rc;
     if (!out || (!data && size)) return st_fail(err, ST_ERR_INVALID_ARGUMENT, NULL, ST_NO_OFFSET, "NULL argument");
     *out = NULL;
     if (!label) label = "<memory>";
-    m = model_new();
+    m = model_new(flags);
     if (!m) return st_fail(err, ST_ERR_NOMEM, label, ST_NO_OFFSET, "out of memory");
     m->files = calloc(1, sizeof *m->files);
     if (!m->files || !(m->files[0].path = xstrdup(label))) {
@@ -1352,13 +1389,13 @@ static int read_small_file(const char *path, uint8_t **buf, size_t *size, size_t
     return ST_OK;
 }
 
-static int open_index_file(st_model **out, const char *path, st_error *err) {
+static int open_index_file(st_model **out, const char *path, unsigned flags, st_error *err) {
     uint8_t *buf;
     size_t size;
     st_model *m;
     int rc = read_small_file(path, &buf, &size, ST_MAX_INDEX_SIZE, err);
     if (rc != ST_OK) return rc;
-    m = model_new();
+    m = model_new(flags);
     if (!m) {
         free(buf);
         return st_fail(err, ST_ERR_NOMEM, path, ST_NO_OFFSET, "out of memory");
@@ -1400,7 +1437,7 @@ static int shard_pattern(const char *name, size_t *plen, unsigned long *idx, uns
     return *idx >= 1 && *cnt >= 1 && *idx <= *cnt;
 }
 
-static int open_dir(st_model **out, const char *path, st_error *err) {
+static int open_dir(st_model **out, const char *path, unsigned flags, st_error *err) {
     DIR *d = opendir(path);
     struct dirent *de;
     char **names = NULL, **idx_names = NULL;
@@ -1452,7 +1489,7 @@ static int open_dir(st_model **out, const char *path, st_error *err) {
     if (ni == 1) {
         char *ip = join_path(path, idx_names[0]);
         if (!ip) { rc = st_fail(err, ST_ERR_NOMEM, path, ST_NO_OFFSET, "out of memory"); goto done; }
-        rc = open_index_file(out, ip, err);
+        rc = open_index_file(out, ip, flags, err);
         free(ip);
         goto done;
     }
@@ -1474,7 +1511,7 @@ static int open_dir(st_model **out, const char *path, st_error *err) {
     if (nn == 1) {
         char *fp = join_path(path, names[0]);
         if (!fp) { rc = st_fail(err, ST_ERR_NOMEM, path, ST_NO_OFFSET, "out of memory"); goto done; }
-        rc = st_open_file(out, fp, err);
+        rc = st_open_file_ex(out, fp, flags, err);
         free(fp);
         goto done;
     }
@@ -1515,7 +1552,7 @@ static int open_dir(st_model **out, const char *path, st_error *err) {
             }
         }
         free(seen);
-        m = model_new();
+        m = model_new(flags);
         if (!m) { rc = st_fail(err, ST_ERR_NOMEM, path, ST_NO_OFFSET, "out of memory"); goto done; }
         for (k = 0; k < nn; k++) {
             char *fp = join_path(path, names[k]);
@@ -1539,6 +1576,10 @@ done:
 }
 
 int st_open(st_model **out, const char *path, st_error *err) {
+    return st_open_ex(out, path, 0, err);
+}
+
+int st_open_ex(st_model **out, const char *path, unsigned flags, st_error *err) {
     struct stat stt;
     if (!out || !path) return st_fail(err, ST_ERR_INVALID_ARGUMENT, NULL, ST_NO_OFFSET, "NULL argument");
     *out = NULL;
@@ -1547,9 +1588,9 @@ int st_open(st_model **out, const char *path, st_error *err) {
         return st_fail(err, e == ENOENT ? ST_ERR_NOT_FOUND : ST_ERR_IO, path, ST_NO_OFFSET,
                        "cannot access: %s", strerror(e));
     }
-    if (S_ISDIR(stt.st_mode)) return open_dir(out, path, err);
-    if (ends_with(path, ".json")) return open_index_file(out, path, err);
-    return st_open_file(out, path, err);
+    if (S_ISDIR(stt.st_mode)) return open_dir(out, path, flags, err);
+    if (ends_with(path, ".json")) return open_index_file(out, path, flags, err);
+    return st_open_file_ex(out, path, flags, err);
 }
 
 /* ---- accessors ------------------------------------------------------------------------ */

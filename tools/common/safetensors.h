@@ -78,7 +78,9 @@ typedef struct st_error {
     char message[ST_ERROR_MESSAGE_SIZE];   /* "FILE: byte N: what" */
 } st_error;
 
-typedef enum st_dtype { ST_F32 = 0, ST_F16 = 1, ST_BF16 = 2 } st_dtype;
+/* ST_OTHER: a known safetensors dtype that ECQF does not store (I64, U8, F64, ...); such
+ * tensors appear only with ST_OPEN_ALLOW_UNSUPPORTED, with dtype_name saying which. */
+typedef enum st_dtype { ST_F32 = 0, ST_F16 = 1, ST_BF16 = 2, ST_OTHER = 3 } st_dtype;
 const char *st_dtype_name(int dtype);   /* "F32", "F16", "BF16", NULL otherwise */
 size_t st_dtype_size(int dtype);        /* 4, 2, 2, 0 otherwise */
 
@@ -86,6 +88,7 @@ typedef struct st_tensor {
     const char *name;         /* NUL-terminated UTF-8, no embedded NUL */
     size_t name_length;
     int dtype;                /* st_dtype */
+    const char *dtype_name;   /* "F32", ..., or for ST_OTHER the file's name ("I64", ...) */
     unsigned ndim;
     uint64_t shape[ST_MAX_DIMS];
     uint64_t numel;           /* 1 when ndim == 0 */
@@ -97,14 +100,22 @@ typedef struct st_tensor {
 
 typedef struct st_model st_model;
 
+/* Flags of the *_ex functions. */
+#define ST_OPEN_ALLOW_UNSUPPORTED 1u /* accept known unsupported dtypes as ST_OTHER tensors
+                                        (still fully validated) instead of failing */
+
 /* Open a .safetensors file, a *.safetensors.index.json, or a directory holding either (one
  * index, one .safetensors file, or a complete NAME-0000X-of-0000N.safetensors set). */
 int st_open(st_model **out, const char *path, st_error *err);
+int st_open_ex(st_model **out, const char *path, unsigned flags, st_error *err);
 /* Open exactly one .safetensors file. */
 int st_open_file(st_model **out, const char *path, st_error *err);
+int st_open_file_ex(st_model **out, const char *path, unsigned flags, st_error *err);
 /* Parse a caller's buffer (it must outlive the model); label names it in messages. */
 int st_open_memory(st_model **out, const void *data, size_t size, const char *label,
                    st_error *err);
+int st_open_memory_ex(st_model **out, const void *data, size_t size, const char *label,
+                      unsigned flags, st_error *err);
 void st_close(st_model *m); /* NULL is fine */
 
 /* Tensors are ordered by file (shards in name order), then by data offset. */
@@ -122,7 +133,8 @@ size_t st_metadata_count(const st_model *m);
 int st_metadata_at(const st_model *m, size_t index, const char **key, size_t *key_length,
                    const char **value, size_t *value_length);
 
-/* Convert a tensor's values to f32 (exact for all three dtypes). count must equal numel. */
+/* Convert a tensor's values to f32 (exact for all three dtypes; ST_OTHER is refused with
+ * ST_ERR_INVALID_ARGUMENT). count must equal numel. */
 int st_tensor_to_f32(const st_tensor *t, float *out, uint64_t count);
 
 /* Tell the OS the tensor's pages are no longer needed (best effort; it stays readable). */
