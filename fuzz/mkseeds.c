@@ -216,13 +216,13 @@ static void ecqf_seeds(void) {
     };
     char fname[64];
     for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) {
-        snprintf(fname, sizeof fname, "%02zu-%s.ecqf", i, one[i].name);
+        snprintf(fname, sizeof fname, "%02zu-%s", i, one[i].name);
         ecqf_seed(fname, &one[i], 1, 0);
     }
-    ecqf_seed("20-no-tensors.ecqf", NULL, 0, 0);
-    ecqf_seed("21-metadata-only.ecqf", NULL, 0, 1);
-    ecqf_seed("22-mixed.ecqf", one, 8, 1);
-    ecqf_seed("23-mixed2.ecqf", one + 8, 9, 1);
+    ecqf_seed("20-no-tensors", NULL, 0, 0);
+    ecqf_seed("21-metadata-only", NULL, 0, 1);
+    ecqf_seed("22-mixed", one, 8, 1);
+    ecqf_seed("23-mixed2", one + 8, 9, 1);
 }
 
 /* ---- codec inputs (fuzz_codec.c's recipe format) ---------------------------------------- */

@@ -389,6 +389,79 @@ START_TEST(truncated_files_on_disk) {
 }
 END_TEST
 
+/* Regression (fuzz/crashes/decode/verify-raw-chunk-overflow): verify_all streamed RAW and
+ * ZSTD data in chunks of 262144 codes into a 32768-code buffer. Tensors of more than 32768
+ * codes, every width from 1 to 32 bits, must verify (under ASan/valgrind: without overflow). */
+START_TEST(verify_large_raw_tensors) {
+    char path[600];
+    ecqf_writer *w;
+    ecqf_error err;
+    ecqf_reader *r;
+    const uint64_t rows = 40, cols = 2048, n = rows * cols;
+    uint8_t *codes = malloc(n);
+    int32_t *ints = malloc(4 * n);
+    float *vals = malloc(4 * n);
+    uint16_t *params = calloc(2 * rows * (cols / 32), 2);
+    float step = 0.5f;
+    static const int codings[2] = {ECQF_CODING_RAW, ECQF_CODING_ZSTD};
+    snprintf(path, sizeof path, "%s/large.ecqf", tmpdir);
+    for (uint64_t i = 0; i < n; i++) {
+        codes[i] = (uint8_t)(i * 2654435761u >> 24);
+        ints[i] = (int32_t)(i % 2);
+        vals[i] = (float)(i % 100);
+    }
+    ck_assert_int_eq(ecqf_writer_create(&w, path, NULL, &err), ECQF_OK);
+    for (int c = 0; c < 2; c++) {
+        ecqf_tensor_desc d;
+        char name[32];
+        memset(&d, 0, sizeof d);
+        d.struct_size = sizeof d;
+        d.name = name;
+        d.ndim = 2;
+        d.dims[0] = rows;
+        d.dims[1] = cols;
+        d.coding = codings[c];
+        for (unsigned bits = 2; bits <= 8; bits += 3) {
+            snprintf(name, sizeof name, "affine%u.%d", bits, c);
+            d.scheme = ECQF_SCHEME_AFFINE;
+            d.bits = bits;
+            d.group_size = 32;
+            d.param_dtype = ECQF_DTYPE_F16;
+            d.codes = codes;
+            for (uint64_t i = 0; i < n; i++) codes[i] = (uint8_t)(codes[i] % (1u << bits));
+            d.params = params;
+            d.params_size = 2 * 2 * rows * (cols / 32);
+            ck_assert_msg(ecqf_writer_add_tensor(w, &d, &err) == ECQF_OK, "%s", err.message);
+        }
+        snprintf(name, sizeof name, "ecsq1.%d", c); /* width 1 */
+        d.scheme = ECQF_SCHEME_ECSQ;
+        d.codes = NULL;
+        d.ints = ints;
+        d.alphabet = 2;
+        d.zero_code = 0;
+        d.params = &step;
+        d.params_size = 4;
+        ck_assert_msg(ecqf_writer_add_tensor(w, &d, &err) == ECQF_OK, "%s", err.message);
+        snprintf(name, sizeof name, "none32.%d", c);
+        d.scheme = ECQF_SCHEME_NONE;
+        d.dtype = ECQF_DTYPE_F32;
+        d.values = vals;
+        d.params = NULL;
+        d.params_size = 0;
+        ck_assert_msg(ecqf_writer_add_tensor(w, &d, &err) == ECQF_OK, "%s", err.message);
+    }
+    ck_assert_msg(ecqf_writer_finish(w, &err) == ECQF_OK, "%s", err.message);
+    ck_assert_int_eq(ecqf_reader_open_file(&r, path, NULL, &err), ECQF_OK);
+    ck_assert_msg(ecqf_reader_verify_all(r, &err) == ECQF_OK, "%s", err.message);
+    ecqf_reader_close(r);
+    unlink(path);
+    free(codes);
+    free(ints);
+    free(vals);
+    free(params);
+}
+END_TEST
+
 /* ---- resource bounds on crafted files ---------------------------------------------------- */
 
 /* Positions in a one-tensor file written by the writer (metadata-free, so the directory is
@@ -1007,6 +1080,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, every_bit_flip_detected);
     tcase_add_test(tc, every_truncation_detected);
     tcase_add_test(tc, truncated_files_on_disk);
+    tcase_add_test(tc, verify_large_raw_tensors);
     tcase_add_test(tc, huge_declarations_bounded);
     tcase_add_test(tc, file_against_guard_page);
     tcase_add_test(tc, corrupt_blobs_reach_decoders);
