@@ -65,6 +65,20 @@ else
     fail "--skip-unsupported"
 fi
 
+# the independent Python reader (conformance/pyreader, written from the spec alone) prints
+# the same hashes as ecqf-inspect --hashes on what ecqf-pack writes
+PYREADER="$top_srcdir/conformance/pyreader/ecqf_reader.py"
+if [ -f "$PYREADER" ]; then
+    for label in ecsq-default affine-rans symmetric ecsq-sqnr-rows; do
+        if "$PYTHON3" "$PYREADER" "$WORK/$label.ecqf" >"$WORK/py.hashes" 2>&1 &&
+            cmp -s "$WORK/py.hashes" "$WORK/$label.hashes"; then
+            pass "$label: the Python reader agrees with ecqf-inspect --hashes"
+        else
+            fail "$label: the Python reader disagrees: $(head -n 2 "$WORK/py.hashes")"
+        fi
+    done
+fi
+
 # --align 16384 is honoured
 if "$INSPECT" --json "$WORK/ecsq-zstd.ecqf" | grep -q '"alignment": 16384'; then pass "--align 16384"
 else fail "--align 16384 not recorded"; fi
