@@ -85,6 +85,13 @@ typedef struct kern_isa_ops {
     float (*dot_f32)(const float *w, const float *x, size_t n);
     /* n params of dtype -> float */
     void (*cvt)(const uint8_t *src, int dtype, size_t n, float *dst);
+    /* an aligned tile straight from its symbols (symbol order, no scatter): width w = q*W
+     * (W a multiple of the ISA's vector), every stripe of an even height for pack 2, every
+     * column step inside one group. Adds to y[0..h) (y of the tile's first row); x points to
+     * x[c0]; s[r*G + g] is the scale of tile row r and group g (absolute group number). */
+    void (*tile_dot)(const uint8_t *sym, unsigned pack, unsigned W, unsigned S, uint32_t h, uint32_t q,
+                     const float *x, uint64_t c0, unsigned gs, const float *s, size_t G, float *y);
+    unsigned vec; /* lanes of the ISA's vectors: W must be a multiple for tile_dot */
 } kern_isa_ops;
 
 extern const kern_isa_ops kern_ops_avx2;

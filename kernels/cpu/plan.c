@@ -436,13 +436,38 @@ void ecqf_kernel_pool_free(ecqf_kernel_pool *pool) {
 
 unsigned ecqf_kernel_pool_threads(const ecqf_kernel_pool *pool) { return pool ? pool->n : 1; }
 
+/* Scratch of threads that call without a pool: one per thread, kept between calls (a fresh
+ * allocation per call costs page faults on every call), freed when the thread exits. */
+static pthread_key_t tls_key;
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+static void tls_free(void *p) {
+    kern_scratch_free(p);
+    free(p);
+}
+static void tls_init(void) {
+    if (pthread_key_create(&tls_key, tls_free) != 0) tls_key = 0;
+}
+static kern_scratch *tls_scratch(void) {
+    kern_scratch *s;
+    pthread_once(&tls_once, tls_init);
+    s = pthread_getspecific(tls_key);
+    if (!s) {
+        s = calloc(1, sizeof *s);
+        if (s && pthread_setspecific(tls_key, s) != 0) {
+            free(s);
+            s = NULL;
+        }
+    }
+    return s;
+}
+
 /* Run a job on the pool (or the caller alone). Work below ~64K elements stays on the caller:
  * waking threads costs more than it saves. */
 static int run_job(ecqf_kernel_pool *pool, kern_job *j, kern_item_fn fn) {
     uint64_t work = j->p->info.numel;
     if (!pool || pool->n == 1 || j->nitems < 2 || work < 65536) {
-        kern_scratch local = {NULL, 0};
-        run_items(j, fn, pool ? &pool->scr[0] : &local);
+        kern_scratch local = {NULL, 0}, *s = pool ? &pool->scr[0] : tls_scratch();
+        run_items(j, fn, s ? s : &local);
         kern_scratch_free(&local);
     } else {
         pthread_mutex_lock(&pool->mu);

@@ -70,7 +70,27 @@ static void gen_cvt(const uint8_t *src, int dtype, size_t n, float *dst) {
     }
 }
 
-const kern_isa_ops kern_ops_generic = {ECQF_ISA_SCALAR, gen_row_dot, gen_raw4_row, gen_dot_f32, gen_cvt};
+static void gen_tile_dot(const uint8_t *sym, unsigned pack, unsigned W, unsigned S, uint32_t h, uint32_t q,
+                         const float *x, uint64_t c0, unsigned gs, const float *s, size_t G, float *y) {
+    uint32_t s0, r, j, l, k;
+    for (s0 = 0; s0 < h; s0 += S) {
+        const uint32_t sh = h - s0 < S ? h - s0 : S;
+        const uint8_t *sb = sym + (size_t)s0 * q * W / pack;
+        for (r = 0; r < sh; r += pack)
+            for (k = 0; k < pack; k++) {
+                float acc = 0.0f;
+                for (j = 0; j < q; j++) {
+                    const uint8_t *row = sb + ((size_t)j * sh + r) / pack * W;
+                    float a = 0.0f;
+                    for (l = 0; l < W; l++) a += (float)(pack == 2 ? (row[l] >> (4 * k)) & 15 : row[l]) * x[j * W + l];
+                    acc += s[(size_t)(s0 + r + k) * G + (c0 + (uint64_t)j * W) / gs] * a;
+                }
+                y[s0 + r + k] += acc;
+            }
+    }
+}
+
+const kern_isa_ops kern_ops_generic = {ECQF_ISA_SCALAR, gen_row_dot, gen_raw4_row, gen_dot_f32, gen_cvt, gen_tile_dot, 1};
 
 static const kern_isa_ops *ops_for(int backend) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -120,8 +140,19 @@ static void rows_init(const kern_job *j, const kern_isa_ops *ops, uint64_t r0, u
 
 /* ---- escapes of a tile (ECSQ): [E-2] and the corrections, in symbol order ---------------- */
 
-static int tile_escapes(const kern_job *j, uint64_t t, const ecqf_tile_geom *g, const uint8_t *sym,
-                        const uint8_t *codes, const float *sc, uint64_t sc_r0) {
+/* Escape codes among a tile's symbols (padding high codes are 0, never the escape code Q-1). */
+static uint64_t count_escapes(const uint8_t *sym, uint64_t nsym, unsigned pack, unsigned esc) {
+    uint64_t i, n = 0;
+    if (pack == 1) {
+        for (i = 0; i < nsym; i++) n += sym[i] == esc;
+    } else {
+        for (i = 0; i < nsym; i++) n += ((sym[i] & 15) == esc) + ((sym[i] >> 4) == esc);
+    }
+    return n;
+}
+
+static int tile_escapes(const kern_job *j, uint64_t t, const ecqf_tile_geom *g, const uint8_t *sym, const float *sc,
+                        uint64_t sc_r0) {
     const ecqf_kernel_plan *p = j->p;
     const ecqf_tensor_info *in = &p->info;
     const uint8_t *es = in->part[ECQF_PART_ESCAPES];
@@ -129,8 +160,8 @@ static int tile_escapes(const kern_job *j, uint64_t t, const ecqf_tile_geom *g, 
     const unsigned esc = p->Q - 1, W = in->lanes, S = in->stripe_rows, pack = in->pack;
     const uint64_t h = g->r1 - g->r0, w = g->c1 - g->c0, q = w / W, rem = w % W;
     const uint64_t n_lo = rem < W ? g->lane_len[rem] : 0;
-    uint64_t e0 = ecqf_rd32(es + 4 * t), e1 = ecqf_rd32(es + 4 * t + 4), n = 0, i, pos, k;
-    for (i = 0; i < g->elements; i++) n += codes[i] == esc;
+    uint64_t e0 = ecqf_rd32(es + 4 * t), e1 = ecqf_rd32(es + 4 * t + 4), n, pos, k;
+    n = count_escapes(sym, g->symbols, pack, esc);
     if (n != e1 - e0) return ECQF_ERR_BAD_ESCAPES;
     if (n == 0 || j->mode != KERN_MODE_GEMV) return ECQF_OK;
     k = e0;
@@ -164,6 +195,16 @@ static int tile_escapes(const kern_job *j, uint64_t t, const ecqf_tile_geom *g, 
         }
     }
     return ECQF_OK;
+}
+
+/* Can tile_dot take this tile straight from its symbols? */
+static int tile_direct(const ecqf_kernel_plan *p, const kern_isa_ops *ops, const ecqf_tile_geom *g) {
+    const unsigned W = p->info.lanes, S = p->info.stripe_rows;
+    const uint64_t w = g->c1 - g->c0, h = g->r1 - g->r0;
+    if (W % ops->vec || w % W) return 0;
+    if (p->groups > 1 && (p->group_size % W || g->c0 % W)) return 0;
+    if (p->info.pack == 2 && (S % 2 || (h % S) % 2)) return 0;
+    return 1;
 }
 
 /* ---- tiled codings ----------------------------------------------------------------------- */
@@ -237,11 +278,16 @@ static int simd_tiles(kern_job *j, uint64_t tr0, uint64_t tr1, kern_scratch *s) 
         for (i = 0; i < n; i++) {
             const uint64_t t = (tr0 + i) * p->TC + tc, w = g[i].c1 - g[i].c0;
             uint64_t rr;
-            if (ecqf_tile_scatter(&p->tiling, &g[i], sym[i], codes) != ECQF_OK) return ECQF_ERR_CORRUPT_STREAM;
             if (p->has_esc) {
-                rc = tile_escapes(j, t, &g[i], sym[i], codes, sc, r0);
+                rc = tile_escapes(j, t, &g[i], sym[i], sc, r0);
                 if (rc) return rc;
             }
+            if (j->mode == KERN_MODE_GEMV && tile_direct(p, ops, &g[i])) {
+                ops->tile_dot(sym[i], in->pack, W, in->stripe_rows, (uint32_t)(g[i].r1 - g[i].r0), (uint32_t)(w / W),
+                              j->x + g[i].c0, g[i].c0, p->group_size, sc + (g[i].r0 - r0) * G, G, j->y + g[i].r0);
+                continue;
+            }
+            if (ecqf_tile_scatter(&p->tiling, &g[i], sym[i], codes) != ECQF_OK) return ECQF_ERR_CORRUPT_STREAM;
             if (j->mode == KERN_MODE_DECODE) {
                 if (j->codes)
                     for (rr = g[i].r0; rr < g[i].r1; rr++)

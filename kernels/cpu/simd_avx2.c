@@ -98,6 +98,55 @@ static T256 void a2_cvt(const uint8_t *src, int dtype, size_t n, float *dst) {
     for (; i < n; i++) dst[i] = ecqf_bf16_to_f32(ecqf_rd16(src + 2 * i));
 }
 
-const kern_isa_ops kern_ops_avx2 = {ECQF_ISA_AVX2, a2_row_dot, a2_raw4_row, a2_dot_f32, a2_cvt};
+/* Tile straight from symbols (see a512_tile_dot_t), 8 lanes per vector. */
+static T256 void a2_tile_dot(const uint8_t *sym, unsigned pack, unsigned W, unsigned S, uint32_t h, uint32_t q,
+                             const float *x, uint64_t c0, unsigned gs, const float *s, size_t G, float *y) {
+    const __m256i m15 = _mm256_set1_epi32(15);
+    const unsigned nv = W / 8;
+    uint32_t s0, r, j, v;
+    for (s0 = 0; s0 < h; s0 += S) {
+        const uint32_t sh = h - s0 < S ? h - s0 : S;
+        const size_t stride = (size_t)sh / pack * W;
+        const uint8_t *sb = sym + (size_t)s0 * q * W / pack;
+        for (r = 0; r < sh; r += pack) {
+            const float *s_a = s + (size_t)(s0 + r) * G, *s_b = s_a + (pack == 2 ? G : 0);
+            const uint8_t *row = sb + (size_t)(r / pack) * W;
+            __m256 ya = _mm256_setzero_ps(), yb = _mm256_setzero_ps();
+            __m256 ga = _mm256_setzero_ps(), gb = _mm256_setzero_ps();
+            uint64_t g = c0 / gs, next = (g + 1) * gs, c = c0;
+            for (j = 0; j < q; j++, row += stride, c += W) {
+                const float *xj = x + (size_t)j * W;
+                if (c >= next) {
+                    ya = _mm256_fmadd_ps(ga, _mm256_set1_ps(s_a[g]), ya);
+                    yb = _mm256_fmadd_ps(gb, _mm256_set1_ps(s_b[g]), yb);
+                    ga = gb = _mm256_setzero_ps();
+                    g++;
+                    next += gs;
+                }
+                if (pack == 2) {
+                    for (v = 0; v < nv; v++) {
+                        __m256i cv = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(row + 8 * v)));
+                        __m256 xv = _mm256_loadu_ps(xj + 8 * v);
+                        ga = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_and_si256(cv, m15)), xv, ga);
+                        gb = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(cv, 4)), xv, gb);
+                    }
+                } else {
+                    for (v = 0; v < nv; v++) {
+                        __m256i cv = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(row + 8 * v)));
+                        ga = _mm256_fmadd_ps(_mm256_cvtepi32_ps(cv), _mm256_loadu_ps(xj + 8 * v), ga);
+                    }
+                }
+            }
+            ya = _mm256_fmadd_ps(ga, _mm256_set1_ps(s_a[g]), ya);
+            y[s0 + r] += a2_hsum(ya);
+            if (pack == 2) {
+                yb = _mm256_fmadd_ps(gb, _mm256_set1_ps(s_b[g]), yb);
+                y[s0 + r + 1] += a2_hsum(yb);
+            }
+        }
+    }
+}
+
+const kern_isa_ops kern_ops_avx2 = {ECQF_ISA_AVX2, a2_row_dot, a2_raw4_row, a2_dot_f32, a2_cvt, a2_tile_dot, 8};
 
 #endif

@@ -111,6 +111,83 @@ static T512 void a512_cvt(const uint8_t *src, int dtype, size_t n, float *dst) {
     for (; i < n; i++) dst[i] = ecqf_bf16_to_f32(ecqf_rd16(src + 2 * i));
 }
 
-const kern_isa_ops kern_ops_avx512 = {ECQF_ISA_AVX512, a512_row_dot, a512_raw4_row, a512_dot_f32, a512_cvt};
+/* Tile straight from symbols. Per stripe, per row (pack 1) or row pair (pack 2): the symbols
+ * of column step j for that row sit at W consecutive bytes, so each 16 of them are one vector
+ * load; pack 2 holds the pair's first row in the low nibbles and the second in the high ones
+ * (vpermps of the table 0..15 reads only the low 4 bits of each index, so the low nibble needs
+ * no mask). Each group's partial sums are scaled when the column steps leave the group. NV is
+ * W/16; the row loop is specialized for the common counts so the vectors stay in registers. */
+static inline __attribute__((always_inline)) T512 void a512_tile_dot_t(
+    const uint8_t *sym, const unsigned pack, const unsigned NV, unsigned S, uint32_t h, uint32_t q, const float *x,
+    uint64_t c0, unsigned gs, const float *s, size_t G, float *y) {
+    const __m512 tab = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const unsigned W = 16 * NV;
+    uint32_t s0, r, j, v;
+    for (s0 = 0; s0 < h; s0 += S) {
+        const uint32_t sh = h - s0 < S ? h - s0 : S;
+        const size_t stride = (size_t)sh / pack * W; /* bytes between column steps of one row */
+        const uint8_t *sb = sym + (size_t)s0 * q * W / pack;
+        for (r = 0; r < sh; r += pack) {
+            const float *s_a = s + (size_t)(s0 + r) * G, *s_b = s_a + (pack == 2 ? G : 0);
+            const uint8_t *row = sb + (size_t)(r / pack) * W;
+            __m512 ya = _mm512_setzero_ps(), yb = _mm512_setzero_ps();
+            __m512 ga = _mm512_setzero_ps(), gb = _mm512_setzero_ps();
+            uint64_t g = c0 / gs, next = (g + 1) * gs, c = c0;
+            for (j = 0; j < q; j++, row += stride, c += W) {
+                const float *xj = x + (size_t)j * W;
+                if (c >= next) {
+                    ya = _mm512_fmadd_ps(ga, _mm512_set1_ps(s_a[g]), ya);
+                    yb = _mm512_fmadd_ps(gb, _mm512_set1_ps(s_b[g]), yb);
+                    ga = gb = _mm512_setzero_ps();
+                    g++;
+                    next += gs;
+                }
+                for (v = 0; v < NV; v++) {
+                    __m512i cv = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(row + 16 * v)));
+                    __m512 xv = _mm512_loadu_ps(xj + 16 * v);
+                    if (pack == 2) {
+                        ga = _mm512_fmadd_ps(_mm512_permutexvar_ps(cv, tab), xv, ga);
+                        gb = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(cv, 4), tab), xv, gb);
+                    } else {
+                        ga = _mm512_fmadd_ps(_mm512_cvtepi32_ps(cv), xv, ga);
+                    }
+                }
+            }
+            ya = _mm512_fmadd_ps(ga, _mm512_set1_ps(s_a[g]), ya);
+            y[s0 + r] += _mm512_reduce_add_ps(ya);
+            if (pack == 2) {
+                yb = _mm512_fmadd_ps(gb, _mm512_set1_ps(s_b[g]), yb);
+                y[s0 + r + 1] += _mm512_reduce_add_ps(yb);
+            }
+        }
+    }
+}
+
+#define A512_TD(name, PACK, NV)                                                                                \
+    static T512 void name(const uint8_t *sym, unsigned S, uint32_t h, uint32_t q, const float *x, uint64_t c0, \
+                          unsigned gs, const float *s, size_t G, float *y) {                                   \
+        a512_tile_dot_t(sym, PACK, NV, S, h, q, x, c0, gs, s, G, y);                                          \
+    }
+A512_TD(a512_td_1_1, 1, 1)
+A512_TD(a512_td_1_2, 1, 2)
+A512_TD(a512_td_1_4, 1, 4)
+A512_TD(a512_td_2_1, 2, 1)
+A512_TD(a512_td_2_2, 2, 2)
+A512_TD(a512_td_2_4, 2, 4)
+
+static T512 void a512_tile_dot(const uint8_t *sym, unsigned pack, unsigned W, unsigned S, uint32_t h, uint32_t q,
+                               const float *x, uint64_t c0, unsigned gs, const float *s, size_t G, float *y) {
+    switch ((pack << 8) | W) {
+    case 0x110: a512_td_1_1(sym, S, h, q, x, c0, gs, s, G, y); break;
+    case 0x120: a512_td_1_2(sym, S, h, q, x, c0, gs, s, G, y); break;
+    case 0x140: a512_td_1_4(sym, S, h, q, x, c0, gs, s, G, y); break;
+    case 0x210: a512_td_2_1(sym, S, h, q, x, c0, gs, s, G, y); break;
+    case 0x220: a512_td_2_2(sym, S, h, q, x, c0, gs, s, G, y); break;
+    default: a512_td_2_4(sym, S, h, q, x, c0, gs, s, G, y); break;
+    }
+}
+
+const kern_isa_ops kern_ops_avx512 = {ECQF_ISA_AVX512, a512_row_dot, a512_raw4_row, a512_dot_f32, a512_cvt,
+                                      a512_tile_dot, 16};
 
 #endif

@@ -477,14 +477,19 @@ static FD_AI FD_T512 void r512_run(const ecqf_fast_rans *f, const int K, const i
         out[i] = tl[i]->out + tl[i]->k;
     }
     for (;;) {
-        int stop = 0;
+        /* steps every tile can run unchecked: each step takes at most W words */
+        uint32_t run = UINT32_MAX, r;
         FD_UNROLL
         for (i = 0; i < K; i++) {
             const fd_tile *t = tl[i];
-            size_t taken = (size_t)(pw[i] - t->words) / 2;
-            stop |= (t->step + steps >= t->simd_end) | (t->avail - taken < W);
+            size_t left = t->avail - (size_t)(pw[i] - t->words) / 2;
+            uint32_t a = t->simd_end - (t->step + steps), b = left / W > UINT32_MAX ? UINT32_MAX : (uint32_t)(left / W);
+            if (t->step + steps >= t->simd_end) a = 0;
+            if (a < run) run = a;
+            if (b < run) run = b;
         }
-        if (stop) break;
+        if (run == 0) break;
+        for (r = 0; r < run; r++) {
         FD_UNROLL
         for (i = 0; i < K; i++) {
             if (variant == RV_SMALL) {
@@ -501,7 +506,8 @@ static FD_AI FD_T512 void r512_run(const ecqf_fast_rans *f, const int K, const i
             }
             out[i] += W;
         }
-        steps++;
+        }
+        steps += run;
     }
     FD_UNROLL
     for (i = 0; i < K; i++) {
@@ -604,14 +610,19 @@ static FD_AI FD_T512 void p512_run(const ecqf_fast_prefix *f, const int K, const
         out[i] = tl[i]->out + tl[i]->k;
     }
     for (;;) {
-        int stop = 0;
+        /* steps every tile can run unchecked: each step takes at most W words */
+        uint32_t run = UINT32_MAX, r;
         FD_UNROLL
         for (i = 0; i < K; i++) {
             const fd_tile *t = tl[i];
-            size_t taken = (size_t)(pw[i] - t->words) / 2;
-            stop |= (t->step + steps >= t->simd_end) | (t->avail - taken < W);
+            size_t left = t->avail - (size_t)(pw[i] - t->words) / 2;
+            uint32_t a = t->simd_end - (t->step + steps), b = left / W > UINT32_MAX ? UINT32_MAX : (uint32_t)(left / W);
+            if (t->step + steps >= t->simd_end) a = 0;
+            if (a < run) run = a;
+            if (b < run) run = b;
         }
-        if (stop) break;
+        if (run == 0) break;
+        for (r = 0; r < run; r++) {
         FD_UNROLL
         for (i = 0; i < K; i++) {
             FD_UNROLL
@@ -619,7 +630,8 @@ static FD_AI FD_T512 void p512_run(const ecqf_fast_prefix *f, const int K, const
                 p512_step(&B[i][v], &n[i][v], &pw[i], out[i] + 16 * v, f->lut, shl, &minlen, c16);
             out[i] += W;
         }
-        steps++;
+        }
+        steps += run;
     }
     {
         unsigned ml = (unsigned)_mm512_reduce_min_epu32(minlen);
@@ -702,14 +714,19 @@ static FD_AI FD_T256 void a2_rans_run(const ecqf_fast_rans *f, const int K, cons
         out[i] = tl[i]->out + tl[i]->k;
     }
     for (;;) {
-        int stop = 0;
+        /* steps every tile can run unchecked: each step takes at most W words */
+        uint32_t run = UINT32_MAX, r;
         FD_UNROLL
         for (i = 0; i < K; i++) {
             const fd_tile *t = tl[i];
-            size_t taken = (size_t)(pw[i] - t->words) / 2;
-            stop |= (t->step + steps >= t->simd_end) | (t->avail - taken < W);
+            size_t left = t->avail - (size_t)(pw[i] - t->words) / 2;
+            uint32_t a = t->simd_end - (t->step + steps), b = left / W > UINT32_MAX ? UINT32_MAX : (uint32_t)(left / W);
+            if (t->step + steps >= t->simd_end) a = 0;
+            if (a < run) run = a;
+            if (b < run) run = b;
         }
-        if (stop) break;
+        if (run == 0) break;
+        for (r = 0; r < run; r++) {
         FD_UNROLL
         for (i = 0; i < K; i++) {
             FD_UNROLL
@@ -732,7 +749,8 @@ static FD_AI FD_T256 void a2_rans_run(const ecqf_fast_rans *f, const int K, cons
             }
             out[i] += W;
         }
-        steps++;
+        }
+        steps += run;
     }
     FD_UNROLL
     for (i = 0; i < K; i++) {
@@ -766,14 +784,19 @@ static FD_AI FD_T256 void a2_prefix_run(const ecqf_fast_prefix *f, const int K, 
         out[i] = tl[i]->out + tl[i]->k;
     }
     for (;;) {
-        int stop = 0;
+        /* steps every tile can run unchecked: each step takes at most W words */
+        uint32_t run = UINT32_MAX, r;
         FD_UNROLL
         for (i = 0; i < K; i++) {
             const fd_tile *t = tl[i];
-            size_t taken = (size_t)(pw[i] - t->words) / 2;
-            stop |= (t->step + steps >= t->simd_end) | (t->avail - taken < W);
+            size_t left = t->avail - (size_t)(pw[i] - t->words) / 2;
+            uint32_t a = t->simd_end - (t->step + steps), b = left / W > UINT32_MAX ? UINT32_MAX : (uint32_t)(left / W);
+            if (t->step + steps >= t->simd_end) a = 0;
+            if (a < run) run = a;
+            if (b < run) run = b;
         }
-        if (stop) break;
+        if (run == 0) break;
+        for (r = 0; r < run; r++) {
         FD_UNROLL
         for (i = 0; i < K; i++) {
             FD_UNROLL
@@ -793,7 +816,8 @@ static FD_AI FD_T256 void a2_prefix_run(const ecqf_fast_prefix *f, const int K, 
             }
             out[i] += W;
         }
-        steps++;
+        }
+        steps += run;
     }
     {
         __m128i mm = _mm_min_epu32(_mm256_castsi256_si128(minlen), _mm256_extracti128_si256(minlen, 1));
