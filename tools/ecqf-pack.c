@@ -3,9 +3,10 @@
  *
  * Tensor by tensor from the read-only mapping of the input: worker threads convert,
  * quantize and encode (ecqf_encode_tensor); the main thread appends the encoded tensors in
- * input order (ecqf_writer_add_encoded). At most 2*N tensors are in flight, so memory stays
- * bounded by a few tensors whatever the model size (except --bpw, whose model-wide rate
- * allocation needs every quantized tensor's values at once; F32 inputs are used in place).
+ * input order (ecqf_writer_add_encoded). The tensors in flight hold at most 2N times the
+ * largest tensor's bytes, so memory stays bounded by a few tensors whatever the model size
+ * (except --bpw, whose model-wide rate allocation needs every quantized tensor's values at
+ * once; F32 inputs are used in place from the mapping).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -83,7 +84,9 @@ static const char help_text[] =
 "        Blob alignment in bytes, a power of two from 64 to 65536 (default 64; 16384 lets\n"
 "        blobs be mapped zero-copy into Apple GPU buffers).\n"
 "    -j, --threads N\n"
-"        Encode on N threads (default 1). At most 2N tensors are in memory at once.\n"
+"        Encode on N threads (default 1). Tensors are appended in input order; the tensors\n"
+"        in flight hold at most 2N times the largest tensor's bytes, so memory stays bounded\n"
+"        by a few tensors whatever the model size.\n"
 "    -f, --force\n"
 "        Overwrite OUT if it exists.\n"
 "    -q, --quiet\n"
@@ -582,7 +585,7 @@ int main(int argc, char **argv) {
     uint64_t by_coding[4] = {0, 0, 0, 0};
     double sse = 0, sig = 0;
     size_t fallback = 0, skipped = 0;
-    uint64_t total_bytes = 0;
+    uint64_t total_bytes = 0, window_bytes = 0, window_budget = 0;
 
     cli_init(argv[0]);
     memset(&P, 0, sizeof P);
@@ -915,7 +918,20 @@ int main(int argc, char **argv) {
 
     /* pipeline */
     nthreads = o.threads > 1 ? o.threads : 0;
-    P.cap = nthreads ? 2 * (size_t)nthreads : 1;
+    /* The window: tensors are handed to workers in input order and appended in input order.
+     * A tensor may enter the window while the input bytes of the tensors in it (queued,
+     * being encoded, or encoded and waiting for their turn) stay within 2N times the
+     * largest tensor, so small tensors keep the workers busy while a large one is encoded,
+     * and memory stays bounded by about 2N large tensors whatever the model size. */
+    P.cap = 1;
+    if (nthreads) {
+        uint64_t maxb = 0;
+        for (i = 0; i < P.n; i++)
+            if (P.plans[i].t->nbytes > maxb) maxb = P.plans[i].t->nbytes;
+        P.cap = P.n < 1024 ? (P.n ? P.n : 1) : 1024;
+        if (P.cap < 2 * (size_t)nthreads) P.cap = 2 * (size_t)nthreads;
+        window_budget = 2 * (uint64_t)nthreads * (maxb ? maxb : 1);
+    }
     P.slots = calloc(P.cap, sizeof *P.slots);
     P.state = calloc(P.cap, sizeof *P.state);
     if (!P.slots || !P.state) {
@@ -959,8 +975,11 @@ int main(int argc, char **argv) {
         const plan *pl = &P.plans[appended];
         if (nthreads) {
             pthread_mutex_lock(&P.mu);
-            while (P.submitted < P.n && P.submitted - appended < P.cap) {
+            while (P.submitted < P.n && P.submitted - appended < P.cap &&
+                   (P.submitted == appended ||
+                    window_bytes + P.plans[P.submitted].t->nbytes <= window_budget)) {
                 P.state[P.submitted % P.cap] = 1;
+                window_bytes += P.plans[P.submitted].t->nbytes;
                 P.submitted++;
                 pthread_cond_broadcast(&P.cv_work);
             }
@@ -1045,6 +1064,7 @@ int main(int argc, char **argv) {
             pthread_mutex_unlock(&P.mu);
         }
         done_bytes += pl->t->nbytes;
+        window_bytes -= nthreads ? pl->t->nbytes : 0;
         cli_progress_update(&prog, done_bytes, pl->t->name);
     }
     cli_progress_end(&prog);
