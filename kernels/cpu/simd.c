@@ -24,15 +24,17 @@
 
 static float gen_row_dot(const uint8_t *u, const float *x, uint64_t c0, size_t w, unsigned gs, const float *s) {
     float acc = 0.0f;
-    size_t i = 0;
+    uint64_t g = c0 / gs;
+    size_t i = 0, seg = (size_t)((g + 1) * gs - c0);
     while (i < w) {
-        uint64_t c = c0 + i, g = c / gs;
-        size_t seg = (size_t)((g + 1) * gs - c), k;
+        size_t k;
         float a = 0.0f;
         if (seg > w - i) seg = w - i;
         for (k = 0; k < seg; k++) a += (float)u[i + k] * x[i + k];
         acc += s[g] * a;
         i += seg;
+        g++;
+        seg = gs;
     }
     return acc;
 }

@@ -26,10 +26,10 @@ static T256 __m256 a2_u8x8(const uint8_t *u) {
 static T256 float a2_row_dot(const uint8_t *u, const float *x, uint64_t c0, size_t w, unsigned gs, const float *s) {
     __m256 acc = _mm256_setzero_ps();
     float tail = 0.0f;
-    size_t i = 0;
+    uint64_t g = c0 / gs;
+    size_t i = 0, seg = (size_t)((g + 1) * gs - c0);
     while (i < w) {
-        uint64_t c = c0 + i, g = c / gs;
-        size_t seg = (size_t)((g + 1) * gs - c), k = 0;
+        size_t k = 0;
         __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
         float t = 0.0f;
         if (seg > w - i) seg = w - i;
@@ -42,25 +42,27 @@ static T256 float a2_row_dot(const uint8_t *u, const float *x, uint64_t c0, size
         acc = _mm256_fmadd_ps(_mm256_add_ps(a0, a1), _mm256_set1_ps(s[g]), acc);
         tail += s[g] * t;
         i += seg;
+        g++;
+        seg = gs;
     }
     return a2_hsum(acc) + tail;
 }
 
 static T256 float a2_raw4_row(const uint8_t *packed, const float *xperm, size_t cols, unsigned gs, const float *s) {
-    const size_t halves = cols / 32, hpg = gs >= cols ? halves : gs / 32;
+    const size_t gcols = gs >= cols ? cols : gs, G = cols / gcols;
     const __m256i m15 = _mm256_set1_epi32(15);
     __m256 acc = _mm256_setzero_ps();
-    size_t h0, h, k;
-    for (h0 = 0; h0 < halves; h0 += hpg) {
+    size_t g, c, k;
+    for (g = 0; g < G; g++, packed += gcols / 2, xperm += gcols) {
         __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-        for (h = h0; h < h0 + hpg; h++)
+        for (c = 0; c < gcols; c += 32)
             for (k = 0; k < 16; k += 8) {
-                __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(packed + 16 * h + k)));
-                const float *xp = xperm + 32 * h + k;
+                __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(packed + c / 2 + k)));
+                const float *xp = xperm + c + k;
                 a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_and_si256(v, m15)), _mm256_loadu_ps(xp), a0);
                 a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(v, 4)), _mm256_loadu_ps(xp + 16), a1);
             }
-        acc = _mm256_fmadd_ps(_mm256_add_ps(a0, a1), _mm256_set1_ps(s[h0 / hpg]), acc);
+        acc = _mm256_fmadd_ps(_mm256_add_ps(a0, a1), _mm256_set1_ps(s[g]), acc);
     }
     return a2_hsum(acc);
 }

@@ -18,10 +18,10 @@
 static T512 float a512_row_dot(const uint8_t *u, const float *x, uint64_t c0, size_t w, unsigned gs,
                                const float *s) {
     __m512 acc = _mm512_setzero_ps();
-    size_t i = 0;
+    uint64_t g = c0 / gs;
+    size_t i = 0, seg = (size_t)((g + 1) * gs - c0);
     while (i < w) {
-        uint64_t c = c0 + i, g = c / gs;
-        size_t seg = (size_t)((g + 1) * gs - c), k = 0;
+        size_t k = 0;
         __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
         if (seg > w - i) seg = w - i;
         for (; k + 32 <= seg; k += 32) {
@@ -41,37 +41,37 @@ static T512 float a512_row_dot(const uint8_t *u, const float *x, uint64_t c0, si
         }
         acc = _mm512_fmadd_ps(_mm512_add_ps(a0, a1), _mm512_set1_ps(s[g]), acc);
         i += seg;
+        g++;
+        seg = gs;
     }
     return _mm512_reduce_add_ps(acc);
 }
 
 /* RAW 4-bit row: per 16 bytes (32 columns), the low nibbles via vpermps of the table 0..15
- * (vpermps reads only the low 4 bits of each index), the high ones after a shift. */
+ * (vpermps reads only the low 4 bits of each index), the high ones after a shift; xperm holds
+ * x in that order. One group at a time (gs a multiple of 32, or one group per row). */
 static T512 float a512_raw4_row(const uint8_t *packed, const float *xperm, size_t cols, unsigned gs,
                                 const float *s) {
     const __m512 tab = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    const size_t halves = cols / 32, hpg = gs >= cols ? halves : gs / 32;
+    const size_t gcols = gs >= cols ? cols : gs, G = cols / gcols;
     __m512 acc = _mm512_setzero_ps();
-    size_t h0, h;
-    for (h0 = 0; h0 < halves; h0 += hpg) {
+    size_t g, c;
+    for (g = 0; g < G; g++, packed += gcols / 2, xperm += gcols) {
         __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-        const size_t he = h0 + hpg;
-        for (h = h0; h + 2 <= he; h += 2) {
-            __m512i v0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(packed + 16 * h)));
-            __m512i v1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(packed + 16 * h + 16)));
-            const float *xp = xperm + 32 * h;
-            a0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(v0, tab), _mm512_loadu_ps(xp), a0);
-            a1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v0, 4), tab), _mm512_loadu_ps(xp + 16), a1);
-            a0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(v1, tab), _mm512_loadu_ps(xp + 32), a0);
-            a1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v1, 4), tab), _mm512_loadu_ps(xp + 48), a1);
+        for (c = 0; c + 64 <= gcols; c += 64) {
+            __m512i v0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(packed + c / 2)));
+            __m512i v1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(packed + c / 2 + 16)));
+            a0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(v0, tab), _mm512_loadu_ps(xperm + c), a0);
+            a1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v0, 4), tab), _mm512_loadu_ps(xperm + c + 16), a1);
+            a0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(v1, tab), _mm512_loadu_ps(xperm + c + 32), a0);
+            a1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v1, 4), tab), _mm512_loadu_ps(xperm + c + 48), a1);
         }
-        if (h < he) {
-            __m512i v0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(packed + 16 * h)));
-            const float *xp = xperm + 32 * h;
-            a0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(v0, tab), _mm512_loadu_ps(xp), a0);
-            a1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v0, 4), tab), _mm512_loadu_ps(xp + 16), a1);
+        if (c < gcols) { /* 32 columns left */
+            __m512i v0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(packed + c / 2)));
+            a0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(v0, tab), _mm512_loadu_ps(xperm + c), a0);
+            a1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v0, 4), tab), _mm512_loadu_ps(xperm + c + 16), a1);
         }
-        acc = _mm512_fmadd_ps(_mm512_add_ps(a0, a1), _mm512_set1_ps(s[h0 / hpg]), acc);
+        acc = _mm512_fmadd_ps(_mm512_add_ps(a0, a1), _mm512_set1_ps(s[g]), acc);
     }
     return _mm512_reduce_add_ps(acc);
 }
