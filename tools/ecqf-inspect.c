@@ -821,11 +821,14 @@ static int run_report(const char *path, const opts *o) {
         printf("weights       %s, %s quantized\n", cli_group_digits(all_w, g1),
                cli_group_digits(q_w, g2));
         if (q_w) {
+            char ov[32] = "n/a (zero entropy)";
+            if (q_hbits > 0)
+                snprintf(ov, sizeof ov, "%+.2f%%",
+                         100.0 * ((double)(q_bytes - q_params) * 8.0 / q_hbits - 1.0));
             printf("quantized     %.4f bits/weight all-in (%llu bytes, %llu of them params); "
-                   "entropy %.4f bits/code; coder overhead %+.2f%%\n",
+                   "entropy %.4f bits/code; coder overhead %s\n",
                    (double)q_bytes * 8.0 / (double)q_w, (unsigned long long)q_bytes,
-                   (unsigned long long)q_params, q_hbits / (double)q_w,
-                   q_hbits > 0 ? 100.0 * ((double)(q_bytes - q_params) * 8.0 / q_hbits - 1.0) : 0.0);
+                   (unsigned long long)q_params, q_hbits / (double)q_w, ov);
             if (o->zstd && z_w)
                 printf("zstd -19      %.4f bits/weight on the same codes at fixed width "
                        "(params and escapes added)\n", (double)z_bytes * 8.0 / (double)z_w);

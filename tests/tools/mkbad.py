@@ -56,6 +56,15 @@ def main():
           good_file([("a.weight", "F32", [64, 64], w),
                      ("position_ids", "I64", [1, 8], struct.pack("<8q", *range(8)))]))
 
+    # edge cases that must round-trip: a scalar, zero-size dimensions, an all-zero matrix,
+    # a non-ASCII name with a quote
+    write(p("edge.safetensors"),
+          good_file([("scalar", "F32", [], struct.pack("<f", 1.5)),
+                     ("zero", "F16", [0, 64], b""),
+                     ("z3", "BF16", [2, 0, 3], b""),
+                     ("allzero", "F32", [64, 64], b"\0" * 16384),
+                     ("caf\u00e9 \"q\"", "F32", [1], struct.pack("<f", 2.0))]))
+
     # a truncated file: the data buffer is 100 bytes short of what the header declares
     write(p("truncated.safetensors"), good[:-100])
     # truncated inside the JSON header, and shorter than the 8-byte length itself

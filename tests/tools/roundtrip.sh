@@ -57,6 +57,10 @@ roundtrip symmetric-q8 "$MODEL" --scheme symmetric --bits 8 --param-dtype f32
 roundtrip sharded "$WORK/in/sharded"
 roundtrip sharded-index "$WORK/in/sharded/model.safetensors.index.json" --scheme affine -j 2
 
+# edge cases: a scalar, zero-size dimensions, an all-zero matrix, a non-ASCII name
+roundtrip edge "$WORK/in/edge.safetensors"
+roundtrip edge-affine "$WORK/in/edge.safetensors" --scheme affine --min-elements 1
+
 # a model with an I64 buffer packs with --skip-unsupported (the buffer is left out)
 roundtrip skip-unsupported "$WORK/in/with-i64.safetensors" --skip-unsupported
 if [ -f "$WORK/skip-unsupported.json" ] && ! grep -q position_ids "$WORK/skip-unsupported.json"; then

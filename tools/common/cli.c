@@ -32,11 +32,27 @@ void cli_init(const char *argv0) {
 
 const char *cli_progname(void) { return progname; }
 
+/* Write s to stderr with control characters escaped (names come from files: a tensor name
+ * may hold a newline or an escape sequence). */
+static void put_safe(const char *s) {
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7F) fprintf(stderr, "\\x%02x", c);
+        else fputc(c, stderr);
+    }
+}
+
+static void vput_safe(const char *fmt, va_list ap) {
+    char buf[8192];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    put_safe(buf);
+}
+
 static void vmsg(const char *kind, const char *fmt, va_list ap) {
     fflush(stdout);
     if (kind) fprintf(stderr, "%s: %s: ", progname, kind);
     else fprintf(stderr, "%s: ", progname);
-    vfprintf(stderr, fmt, ap);
+    vput_safe(fmt, ap);
     fputc('\n', stderr);
 }
 
@@ -69,13 +85,13 @@ void cli_ecqf_error(const ecqf_error *e, const char *fmt, ...) {
     fprintf(stderr, "%s: error: ", progname);
     if (fmt) {
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        vput_safe(fmt, ap);
         va_end(ap);
         fputs(": ", stderr);
     }
     if (e) {
-        fprintf(stderr, "%s: %s", ecqf_status_name(e->code),
-                e->message[0] ? e->message : ecqf_status_description(e->code));
+        fprintf(stderr, "%s: ", ecqf_status_name(e->code));
+        put_safe(e->message[0] ? e->message : ecqf_status_description(e->code));
         if (e->offset != ECQF_NO_OFFSET) {
             char num[32];
             snprintf(num, sizeof num, "%llu", (unsigned long long)e->offset);
@@ -87,7 +103,9 @@ void cli_ecqf_error(const ecqf_error *e, const char *fmt, ...) {
 
 void cli_st_error(const st_error *e) {
     fflush(stdout);
-    fprintf(stderr, "%s: error: %s: %s\n", progname, st_status_name(e->code), e->message);
+    fprintf(stderr, "%s: error: %s: ", progname, st_status_name(e->code));
+    put_safe(e->message);
+    fputc('\n', stderr);
 }
 
 void cli_print_version(void) {
