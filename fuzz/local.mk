@@ -77,6 +77,6 @@ check-valgrind:
 	echo "check-valgrind: $$tests"; \
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS="$$tests" \
 		LOG_COMPILER='$(LIBTOOL) --mode=execute $(VALGRIND) $(VALGRIND_FLAGS)' \
-		TESTS_ENVIRONMENT='ECQF_HARDENING_STRIDE=29; export ECQF_HARDENING_STRIDE;'
+		TESTS_ENVIRONMENT='ECQF_HARDENING_STRIDE=29 CK_TIMEOUT_MULTIPLIER=30; export ECQF_HARDENING_STRIDE CK_TIMEOUT_MULTIPLIER;'
 .PHONY: check-sanitize check-valgrind
 EXTRA_DIST += scripts/check-sanitize
