@@ -167,58 +167,11 @@ static unsigned code_width(const ecqf_tensor_info *ti) {
     return w ? w : 1;
 }
 
-/* The stored value bytes of a NONE tensor (RAW: the data part; ZSTD: its frame decoded). */
-static int none_bytes(const ecqf_reader *r, size_t idx, const ecqf_tensor_info *ti,
-                      uint8_t **out, size_t *size, ecqf_error *err) {
-    uint64_t n = ti->numel * ecqf_dtype_size(ti->dtype);
-    uint8_t *b;
-    (void)r;
-    (void)idx;
-    *out = NULL;
-    *size = 0;
-    if (n > SIZE_MAX) {
-        err->code = ECQF_ERR_LIMIT;
-        snprintf(err->message, sizeof err->message, "tensor too large for this host");
-        return ECQF_ERR_LIMIT;
-    }
-    b = malloc(n ? (size_t)n : 1);
-    if (!b) {
-        err->code = ECQF_ERR_NOMEM;
-        err->offset = ECQF_NO_OFFSET;
-        snprintf(err->message, sizeof err->message, "out of memory for %llu bytes",
-                 (unsigned long long)n);
-        return ECQF_ERR_NOMEM;
-    }
-    if (n == 0) {
-        /* nothing */
-    } else if (ti->coding == ECQF_CODING_RAW) {
-        if (!ti->part[ECQF_PART_DATA] || ti->part_size[ECQF_PART_DATA] != n) goto corrupt;
-        memcpy(b, ti->part[ECQF_PART_DATA], (size_t)n);
-    } else if (ti->coding == ECQF_CODING_ZSTD) {
-        size_t got;
-        if (!ti->part[ECQF_PART_DATA]) goto corrupt;
-        got = ZSTD_decompress(b, (size_t)n, ti->part[ECQF_PART_DATA],
-                              (size_t)ti->part_size[ECQF_PART_DATA]);
-        if (ZSTD_isError(got) || got != n) goto corrupt;
-    } else {
-        goto corrupt;
-    }
-    *out = b;
-    *size = (size_t)n;
-    return ECQF_OK;
-corrupt:
-    free(b);
-    err->code = ECQF_ERR_CORRUPT_STREAM;
-    err->offset = ti->part_offset[ECQF_PART_DATA];
-    snprintf(err->message, sizeof err->message, "the data of an unquantized tensor does not decode");
-    return ECQF_ERR_CORRUPT_STREAM;
-}
-
 /* Codes (quantized) or value bytes (NONE) of tensor idx. */
 static int tensor_codes(const ecqf_reader *r, size_t idx, const ecqf_tensor_info *ti,
                         uint8_t **out, size_t *size, ecqf_error *err) {
     uint8_t *b;
-    if (ti->scheme == ECQF_SCHEME_NONE) return none_bytes(r, idx, ti, out, size, err);
+    if (ti->scheme == ECQF_SCHEME_NONE) return cli_none_bytes(ti, out, size, err);
     *out = NULL;
     *size = 0;
     if (ti->numel > SIZE_MAX) {

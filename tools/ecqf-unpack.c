@@ -327,7 +327,16 @@ int main(int argc, char **argv) {
             cli_error("%s: tensor %s is too large for this host", in, it->name);
             goto done;
         }
-        if (it->kind == KIND_VALUES) {
+        if (it->kind == KIND_VALUES && ti.scheme == ECQF_SCHEME_NONE && it->dtype == ti.dtype) {
+            /* stored values, bit for bit (NaN payloads included) */
+            size_t got;
+            if (cli_none_bytes(&ti, &buf, &got, &err) != ECQF_OK || got != nb) {
+                free(buf);
+                cli_progress_end(&prog);
+                cli_ecqf_error(&err, "%s: decoding tensor %s", in, it->name);
+                goto done;
+            }
+        } else if (it->kind == KIND_VALUES) {
             buf = malloc(nb ? (size_t)nb : 1);
             if (!buf) goto oom;
             if (nb && ecqf_tensor_dequantize(r, it->tensor, it->dtype, buf, (size_t)nb, &err) != ECQF_OK) {

@@ -9,10 +9,11 @@ tools_libecqftools_la_SOURCES = \
 	tools/common/safetensors.h tools/common/safetensors.c \
 	tools/common/cli.h tools/common/cli.c \
 	tools/common/ratecontrol.h tools/common/ratecontrol.c
-tools_libecqftools_la_LIBADD = libecqf/libecqf.la -lm
+tools_libecqftools_la_CFLAGS = $(AM_CFLAGS) $(ZSTD_CFLAGS)
+tools_libecqftools_la_LIBADD = libecqf/libecqf.la $(ZSTD_LIBS) -lm
 
 ECQF_TOOLS_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/common
-ECQF_TOOLS_LDADD = tools/libecqftools.la libecqf/libecqf.la -lm
+ECQF_TOOLS_LDADD = tools/libecqftools.la libecqf/libecqf.la $(ZSTD_LIBS) -lm
 
 bin_PROGRAMS += tools/ecqf-pack tools/ecqf-inspect tools/ecqf-unpack
 
@@ -25,7 +26,7 @@ tools_ecqf_pack_LDADD = $(ECQF_TOOLS_LDADD)
 tools_ecqf_inspect_SOURCES = tools/ecqf-inspect.c
 tools_ecqf_inspect_CPPFLAGS = $(ECQF_TOOLS_CPPFLAGS)
 tools_ecqf_inspect_CFLAGS = $(AM_CFLAGS) $(ZSTD_CFLAGS)
-tools_ecqf_inspect_LDADD = $(ECQF_TOOLS_LDADD) $(ZSTD_LIBS)
+tools_ecqf_inspect_LDADD = $(ECQF_TOOLS_LDADD)
 
 tools_ecqf_unpack_SOURCES = tools/ecqf-unpack.c
 tools_ecqf_unpack_CPPFLAGS = $(ECQF_TOOLS_CPPFLAGS)

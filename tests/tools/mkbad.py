@@ -63,7 +63,11 @@ def main():
                      ("zero", "F16", [0, 64], b""),
                      ("z3", "BF16", [2, 0, 3], b""),
                      ("allzero", "F32", [64, 64], b"\0" * 16384),
-                     ("caf\u00e9 \"q\"", "F32", [1], struct.pack("<f", 2.0))]))
+                     ("caf\u00e9 \"q\"", "F32", [1], struct.pack("<f", 2.0)),
+                     # NaN payloads, signalling NaNs, subnormals: stored bit for bit
+                     ("nan_f16", "F16", [4], struct.pack("<4H", 0x7C01, 0xFE00, 0x7D55, 0x0001)),
+                     ("nan_bf16", "BF16", [2], struct.pack("<2H", 0x7F81, 0xFFC1)),
+                     ("nan_f32", "F32", [2], struct.pack("<2I", 0x7F800001, 0xFFC00123))]))
 
     # a truncated file: the data buffer is 100 bytes short of what the header declares
     write(p("truncated.safetensors"), good[:-100])

@@ -73,7 +73,7 @@ fi
 # the same hashes as ecqf-inspect --hashes on what ecqf-pack writes
 PYREADER="$top_srcdir/conformance/pyreader/ecqf_reader.py"
 if [ -f "$PYREADER" ]; then
-    for label in ecsq-default affine-rans symmetric ecsq-sqnr-rows; do
+    for label in ecsq-default affine-rans symmetric ecsq-sqnr-rows edge; do
         if "$PYTHON3" "$PYREADER" "$WORK/$label.ecqf" >"$WORK/py.hashes" 2>&1 &&
             cmp -s "$WORK/py.hashes" "$WORK/$label.hashes"; then
             pass "$label: the Python reader agrees with ecqf-inspect --hashes"

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zstd.h>
 
 int cli_verbosity = 1;
 static char progname[64] = "ecqf";
@@ -346,3 +347,46 @@ void cli_outfile_abort(cli_outfile *o) {
 }
 
 void cli_print_help(const char *text) { fputs(text, stdout); }
+
+static int set_err(ecqf_error *err, int code, uint64_t offset, const char *msg) {
+    if (err) {
+        err->code = code;
+        err->offset = offset;
+        snprintf(err->message, sizeof err->message, "%s", msg);
+    }
+    return code;
+}
+
+int cli_none_bytes(const ecqf_tensor_info *ti, uint8_t **out, size_t *size, ecqf_error *err) {
+    uint64_t n;
+    uint8_t *b;
+    *out = NULL;
+    *size = 0;
+    if (ti->scheme != ECQF_SCHEME_NONE)
+        return set_err(err, ECQF_ERR_INVALID_ARGUMENT, ECQF_NO_OFFSET, "tensor is quantized");
+    if (__builtin_mul_overflow(ti->numel, (uint64_t)ecqf_dtype_size(ti->dtype), &n) || n > SIZE_MAX)
+        return set_err(err, ECQF_ERR_LIMIT, ECQF_NO_OFFSET, "tensor too large for this host");
+    b = malloc(n ? (size_t)n : 1);
+    if (!b) return set_err(err, ECQF_ERR_NOMEM, ECQF_NO_OFFSET, "out of memory");
+    if (n == 0) {
+        /* nothing stored */
+    } else if (ti->coding == ECQF_CODING_RAW) {
+        if (!ti->part[ECQF_PART_DATA] || ti->part_size[ECQF_PART_DATA] != n) goto corrupt;
+        memcpy(b, ti->part[ECQF_PART_DATA], (size_t)n);
+    } else if (ti->coding == ECQF_CODING_ZSTD) {
+        size_t got;
+        if (!ti->part[ECQF_PART_DATA]) goto corrupt;
+        got = ZSTD_decompress(b, (size_t)n, ti->part[ECQF_PART_DATA],
+                              (size_t)ti->part_size[ECQF_PART_DATA]);
+        if (ZSTD_isError(got) || got != n) goto corrupt;
+    } else {
+        goto corrupt;
+    }
+    *out = b;
+    *size = (size_t)n;
+    return ECQF_OK;
+corrupt:
+    free(b);
+    return set_err(err, ECQF_ERR_CORRUPT_STREAM, ti->part_offset[ECQF_PART_DATA],
+                   "the stored values of an unquantized tensor do not decode");
+}

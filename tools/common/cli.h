@@ -82,6 +82,11 @@ void cli_outfile_abort(cli_outfile *o);                            /* removes th
 /* 1 if path exists (any kind of file). */
 int cli_path_exists(const char *path);
 
+/* The stored value bytes of an unquantized (scheme NONE) tensor, bit for bit: the RAW data
+ * part, or the ZSTD frame decompressed. *out is malloc'ed (numel * dtype size bytes). The
+ * blob checksum is not checked here (ecqf_reader_verify_tensor does that). */
+int cli_none_bytes(const ecqf_tensor_info *ti, uint8_t **out, size_t *size, ecqf_error *err);
+
 /* Print a NUL-terminated help text to stdout. */
 void cli_print_help(const char *text);
 
