@@ -152,6 +152,7 @@ typedef struct result {
     double sse, signal, target_db;
     unsigned alphabet;
     uint64_t escapes;
+    int below_target;          /* ECSQ: the target SQNR could not be reached */
     char note[300];
 } result;
 
@@ -424,6 +425,9 @@ static void process(const packer *P, size_t i, result *r) {
                     r->escapes++;
             }
         }
+        if (isfinite(r->target_db) && r->target_db > 0 && r->signal > 0 &&
+            rc_sqnr_db(r->signal, r->sse) < r->target_db - 0.005)
+            r->below_target = 1;
         d.scheme = ECQF_SCHEME_ECSQ;
         d.coding = q_coding(o);
         d.alphabet = Q;
@@ -584,7 +588,7 @@ int main(int argc, char **argv) {
     uint64_t n_q = 0, n_none = 0, w_q = 0, w_all = 0, bytes_q = 0, bytes_all = 0, esc = 0;
     uint64_t by_coding[4] = {0, 0, 0, 0};
     double sse = 0, sig = 0;
-    size_t fallback = 0, skipped = 0;
+    size_t fallback = 0, skipped = 0, below = 0;
     uint64_t total_bytes = 0, window_bytes = 0, window_budget = 0;
 
     cli_init(argv[0]);
@@ -1031,6 +1035,7 @@ int main(int argc, char **argv) {
             sse += r->sse;
             sig += r->signal;
             esc += r->escapes;
+            below += (size_t)r->below_target;
         } else {
             n_none++;
         }
@@ -1104,6 +1109,9 @@ int main(int argc, char **argv) {
             else if (o.scheme == ECQF_SCHEME_ECSQ)
                 printf(" (target %g bits/weight)", o.target_value);
             printf("\n");
+            if (below)
+                printf("  warning     %zu tensor(s) could not reach the target SQNR (the smallest "
+                       "step allowed, |k| < 2^21, falls short)\n", below);
             if (o.scheme == ECQF_SCHEME_ECSQ) printf("  escapes     %llu\n", (unsigned long long)esc);
         }
         printf("  codings     raw %llu, rans %llu, prefix %llu, zstd %llu\n",
