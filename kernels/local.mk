@@ -20,3 +20,63 @@ kernels_ecqf_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/kernels -I$(top_src
 kernels_ecqf_bench_CFLAGS = $(AM_CFLAGS) -pthread $(ZSTD_CFLAGS)
 kernels_ecqf_bench_LDADD = kernels/libecqf-kernels.la libecqf/libecqf-core.la $(ZSTD_LIBS) $(SODIUM_LIBS) -lpthread -ldl -lm
 EXTRA_DIST += kernels/RESULTS.md
+
+# ==== GPU backends (owner: GPU kernels; kernels/metal, kernels/opencl, kernels/cuda) ==========
+# Host helper shared by the GPU backends: argument block and decode tables of a tensor.
+noinst_LTLIBRARIES += kernels/libecqf-gpu.la
+kernels_libecqf_gpu_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/kernels -I$(top_srcdir)/libecqf/codec
+kernels_libecqf_gpu_la_SOURCES = kernels/metal/ecqf_gpu.c kernels/metal/ecqf_gpu.h kernels/metal/ecqf_gpu_common.h
+
+# Correctness harness of the GPU tests: random tensors and stories260K, bit-exact against the
+# scalar CPU backend and within 1e-5 of float64.
+check_LTLIBRARIES += tests/libgpucheck.la
+tests_libgpucheck_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/kernels -I$(top_srcdir)/tools/common
+tests_libgpucheck_la_SOURCES = tests/test_gpu_common.c tests/test_gpu_common.h tools/common/safetensors.c
+GPU_TEST_LIBS = tests/libgpucheck.la kernels/libecqf-gpu.la kernels/libecqf-kernels.la libecqf/libecqf-core.la \
+	$(SODIUM_LIBS) $(ZSTD_LIBS) -lpthread -lm
+GPU_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/kernels -I$(top_srcdir)/tests \
+	-DECQF_TOP_SRCDIR='"$(abs_top_srcdir)"'
+
+# OpenCL: the fused GEMV on PoCL (skips with 77 when no OpenCL platform is found).
+if HAVE_OPENCL
+check_PROGRAMS += tests/test_opencl
+TESTS += tests/test_opencl
+tests_test_opencl_SOURCES = tests/test_opencl.c kernels/opencl/ecqf_opencl.c kernels/opencl/ecqf_opencl.h
+tests_test_opencl_CPPFLAGS = $(GPU_TEST_CPPFLAGS)
+tests_test_opencl_LDADD = $(GPU_TEST_LIBS) -lOpenCL
+endif
+EXTRA_DIST += kernels/opencl/ecqf_gemv.cl
+
+# Metal on Linux: every kernels/metal/*.metal compiled with clang in C++ and in C++ for OpenCL
+# (address-space checking) mode (tests/test_metal.sh), and the kernels run on the CPU emulation
+# of simdgroups (metal_emu.h) with threadgroup and with device decode tables.
+GPU_METAL_SRCS = kernels/metal/ecqf_gemv.metal
+GPU_METAL_HDRS = kernels/metal/metal_compat.h kernels/metal/metal_emu.h kernels/metal/compat/metal_stdlib \
+	kernels/metal/ecqf_gpu_common.h kernels/common/ecqf_kernel_body.h
+EXTRA_DIST += $(GPU_METAL_SRCS) $(GPU_METAL_HDRS) kernels/metal/README.md kernels/metal/host.m tests/test_metal_emu.cc
+if HAVE_CLANG
+dist_check_SCRIPTS += tests/test_metal.sh
+TESTS += tests/test_metal.sh
+GPU_METAL_EMU_FLAGS = -x c++ -std=c++17 -O2 -Wall -Wextra -Werror -ffp-contract=off \
+	$(GPU_TEST_CPPFLAGS) -I$(top_srcdir)/kernels/metal/compat
+check_PROGRAMS += tests/test_metal_emu tests/test_metal_emu_dev
+TESTS += tests/test_metal_emu tests/test_metal_emu_dev
+tests_test_metal_emu_SOURCES =
+tests_test_metal_emu_LDADD = tests/test_metal_emu.tg.$(OBJEXT) $(GPU_TEST_LIBS) -lstdc++
+tests_test_metal_emu_DEPENDENCIES = tests/test_metal_emu.tg.$(OBJEXT) tests/libgpucheck.la kernels/libecqf-gpu.la \
+	kernels/libecqf-kernels.la libecqf/libecqf-core.la
+tests_test_metal_emu_dev_SOURCES =
+tests_test_metal_emu_dev_LDADD = tests/test_metal_emu.dev.$(OBJEXT) $(GPU_TEST_LIBS) -lstdc++
+tests_test_metal_emu_dev_DEPENDENCIES = tests/test_metal_emu.dev.$(OBJEXT) tests/libgpucheck.la kernels/libecqf-gpu.la \
+	kernels/libecqf-kernels.la libecqf/libecqf-core.la
+tests/test_metal_emu.tg.$(OBJEXT): $(srcdir)/tests/test_metal_emu.cc $(GPU_METAL_SRCS) $(GPU_METAL_HDRS)
+	@$(MKDIR_P) tests
+	$(AM_V_CC)$(CLANG) $(GPU_METAL_EMU_FLAGS) -DECQF_METAL_TG_TABLES=1 -c -o $@ $(srcdir)/tests/test_metal_emu.cc
+tests/test_metal_emu.dev.$(OBJEXT): $(srcdir)/tests/test_metal_emu.cc $(GPU_METAL_SRCS) $(GPU_METAL_HDRS)
+	@$(MKDIR_P) tests
+	$(AM_V_CC)$(CLANG) $(GPU_METAL_EMU_FLAGS) -DECQF_METAL_TG_TABLES=0 -c -o $@ $(srcdir)/tests/test_metal_emu.cc
+CLEANFILES += tests/test_metal_emu.tg.$(OBJEXT) tests/test_metal_emu.dev.$(OBJEXT)
+else
+EXTRA_DIST += tests/test_metal.sh
+endif
+# ==== end of GPU backends ====================================================================

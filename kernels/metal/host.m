@@ -1,0 +1,1 @@
+/* host.m: macOS host program for the Metal kernels (work in progress) */
