@@ -631,6 +631,23 @@ START_TEST(writer_leaves_nothing_on_abort) {
 }
 END_TEST
 
+/* [S-2]: f16/bf16 -> f32 -> f16/bf16 is the identity for all 65536 patterns, NaNs included;
+ * and f32 -> f16 rounds to nearest even. */
+START_TEST(halffloat_exact) {
+    unsigned bad = 0;
+    for (unsigned h = 0; h < 65536; h++) {
+        bad += ecqf_f32_to_f16(ecqf_f16_to_f32((uint16_t)h)) != h;
+        bad += ecqf_f32_to_bf16(ecqf_bf16_to_f32((uint16_t)h)) != h;
+    }
+    ck_assert_uint_eq(bad, 0);
+    ck_assert_uint_eq(ecqf_f32_to_f16(1.0f + 1.0f / 2048), 0x3C00);     /* tie to even: down */
+    ck_assert_uint_eq(ecqf_f32_to_f16(1.0f + 3.0f / 2048), 0x3C02);     /* tie to even: up */
+    ck_assert_uint_eq(ecqf_f32_to_f16(65520.0f), 0x7C00);               /* rounds to infinity */
+    ck_assert_uint_eq(ecqf_f32_to_f16(5.9604645e-08f), 0x0001);         /* smallest subnormal */
+    ck_assert_uint_eq(ecqf_f32_to_bf16(1.00390625f), 0x3F80);           /* tie to even */
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("format");
     TCase *t = tcase_create("format");
@@ -643,6 +660,7 @@ static Suite *suite(void) {
     tcase_add_test(t, out_of_memory);
     tcase_add_test(t, every_header_and_directory_byte);
     tcase_add_test(t, writer_leaves_nothing_on_abort);
+    tcase_add_test(t, halffloat_exact);
     suite_add_tcase(s, t);
     return s;
 }

@@ -20,8 +20,13 @@ float ecqf_f16_to_f32(uint16_t h) {
 uint16_t ecqf_f32_to_f16(float f) {
     uint32_t u = f2u(f), sign = (u >> 16) & 0x8000;
     uint32_t absu = u & 0x7FFFFFFFu;
-    if (absu >= 0x7F800000u) /* inf or nan */
-        return (uint16_t)(sign | 0x7C00 | (absu > 0x7F800000u ? 0x200 | ((absu >> 13) & 0x3FF) : 0));
+    if (absu > 0x7F800000u) { /* NaN: keep sign and the top payload bits, never quiet it, so
+                               * f16 -> f32 -> f16 is the identity; a payload that truncates to 0
+                               * sets the top mantissa bit to stay a NaN (spec [S-2]) */
+        uint32_t m = (absu >> 13) & 0x3FF;
+        return (uint16_t)(sign | 0x7C00 | (m ? m : 0x200));
+    }
+    if (absu == 0x7F800000u) return (uint16_t)(sign | 0x7C00);
     if (absu >= 0x477FF000u) return (uint16_t)(sign | 0x7C00); /* rounds to >= 65520: inf */
     if (absu < 0x38800000u) { /* result subnormal or zero: round absu * 2^24 to integer */
         if (absu < 0x33000000u) return (uint16_t)sign; /* < 2^-25: rounds to 0 */
@@ -42,7 +47,8 @@ float ecqf_bf16_to_f32(uint16_t h) { return u2f((uint32_t)h << 16); }
 
 uint16_t ecqf_f32_to_bf16(float f) {
     uint32_t u = f2u(f);
-    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((u >> 16) | 0x40); /* quiet NaN */
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) /* NaN: truncate the payload; keep it a NaN */
+        return (uint16_t)((u >> 16) & 0x7F ? (u >> 16) : ((u >> 16) | 0x40));
     uint32_t lsb = (u >> 16) & 1;
     u += 0x7FFFu + lsb;
     return (uint16_t)(u >> 16);
