@@ -25,15 +25,17 @@ FZ_CPPFLAGS_COMMON = $(AM_CPPFLAGS) -I$(top_srcdir)/fuzz -I$(top_srcdir)/libecqf
 	-DFUZZ_DIR='"$(abs_top_srcdir)/fuzz"'
 FZ_CFLAGS_COMMON = $(AM_CFLAGS) -ffp-contract=off
 FZ_HDRS = fuzz/fuzz.h fuzz/fuzz_ecqf.h
+# fuzz_open and fuzz_decode also replay the conformance vectors when they exist
+FZ_VECTORS = -DFUZZ_EXTRA_DIR='"$(abs_top_srcdir)/conformance/vectors"'
 
 fuzz_fuzz_open_SOURCES = fuzz/fuzz_open.c $(FZ_HDRS) $(FUZZ_MAIN_SRC)
-fuzz_fuzz_open_CPPFLAGS = $(FZ_CPPFLAGS_COMMON) -DFUZZ_NAME='"open"'
+fuzz_fuzz_open_CPPFLAGS = $(FZ_CPPFLAGS_COMMON) -DFUZZ_NAME='"open"' $(FZ_VECTORS)
 fuzz_fuzz_open_CFLAGS = $(FZ_CFLAGS_COMMON)
 fuzz_fuzz_open_LDFLAGS = $(FUZZ_LINK)
 fuzz_fuzz_open_LDADD = libecqf/libecqf-core.la
 
 fuzz_fuzz_decode_SOURCES = fuzz/fuzz_decode.c $(FZ_HDRS) $(FUZZ_MAIN_SRC)
-fuzz_fuzz_decode_CPPFLAGS = $(FZ_CPPFLAGS_COMMON) -DFUZZ_NAME='"decode"'
+fuzz_fuzz_decode_CPPFLAGS = $(FZ_CPPFLAGS_COMMON) -DFUZZ_NAME='"decode"' $(FZ_VECTORS)
 fuzz_fuzz_decode_CFLAGS = $(FZ_CFLAGS_COMMON)
 fuzz_fuzz_decode_LDFLAGS = $(FUZZ_LINK)
 fuzz_fuzz_decode_LDADD = libecqf/libecqf-core.la

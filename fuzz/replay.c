@@ -1,7 +1,9 @@
 /* replay.c — main() for the fuzz targets when they are not built with libFuzzer: runs
  * LLVMFuzzerTestOneInput over every file named on the command line or found in a named
  * directory (not recursive, in name order). With no arguments it replays the target's seed
- * corpus and saved reproducers: FUZZ_DIR/corpus/FUZZ_NAME and FUZZ_DIR/crashes/FUZZ_NAME.
+ * corpus and saved reproducers: FUZZ_DIR/corpus/FUZZ_NAME and FUZZ_DIR/crashes/FUZZ_NAME,
+ * and, when FUZZ_EXTRA_DIR is defined, FUZZ_EXTRA_DIR/valid and FUZZ_EXTRA_DIR/invalid (the
+ * conformance vectors) if they exist.
  * `make check` runs it that way; a crash or a failed oracle aborts the test. */
 #include <dirent.h>
 #include <errno.h>
@@ -111,6 +113,13 @@ int main(int argc, char **argv) {
         rc = run_path(path, 0, &count);
         snprintf(path, sizeof path, "%s/crashes/%s", dir, FUZZ_NAME);
         if (!rc) rc = run_path(path, 1, &count);
+#ifdef FUZZ_EXTRA_DIR
+        /* the conformance vectors, for the targets that read whole files (when present) */
+        snprintf(path, sizeof path, "%s/valid", FUZZ_EXTRA_DIR);
+        if (!rc) rc = run_path(path, 1, &count);
+        snprintf(path, sizeof path, "%s/invalid", FUZZ_EXTRA_DIR);
+        if (!rc) rc = run_path(path, 1, &count);
+#endif
     }
     printf("%s: replayed %zu inputs%s\n", FUZZ_NAME, count, rc ? " (error)" : "");
     return rc;

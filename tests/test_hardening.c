@@ -1071,6 +1071,184 @@ START_TEST(writer_refuses_existing) {
 }
 END_TEST
 
+/* ---- allocation failures ------------------------------------------------------------------ */
+
+/* An allocator that fails its n-th call (and every later one when sticky). */
+typedef struct failing {
+    size_t live, calls, fail_at;
+    int sticky, failed;
+} failing;
+static void *fail_alloc(void *opaque, size_t size) {
+    failing *f = opaque;
+    block_head *h;
+    if (f->calls++ >= f->fail_at && (f->sticky || f->calls - 1 == f->fail_at)) {
+        f->failed = 1;
+        return NULL;
+    }
+    h = malloc(sizeof *h + size);
+    if (!h) return NULL;
+    h->size = size;
+    f->live += size;
+    return h + 1;
+}
+static void fail_free(void *opaque, void *p) {
+    failing *f = opaque;
+    block_head *h;
+    if (!p) return;
+    h = (block_head *)p - 1;
+    f->live -= h->size;
+    free(h);
+}
+
+/* Open, verify and decode everything with an allocator failing its n-th allocation: the
+ * status is ECQF_OK (the failure hit nothing) or ECQF_ERR_NOMEM, and nothing leaks. */
+START_TEST(reader_allocation_failures) {
+    size_t size;
+    uint8_t *b = sample_file(&size);
+    unsigned long nomem = 0, runs = 0;
+    size_t total_calls;
+    {
+        failing f = {0, 0, SIZE_MAX, 0, 0};
+        ecqf_allocator al = {fail_alloc, fail_free, &f};
+        ecqf_open_options o = {sizeof o, &al, 0};
+        ecqf_reader *r;
+        ecqf_error err;
+        ck_assert_int_eq(ecqf_reader_open_memory(&r, b, size, &o, &err), ECQF_OK);
+        ck_assert_int_eq(ecqf_reader_verify_all(r, &err), ECQF_OK);
+        ecqf_reader_close(r);
+        total_calls = f.calls;
+    }
+    for (size_t k = 0; k < total_calls + 2; k++) {
+        for (int sticky = 0; sticky < 2; sticky++) {
+            failing f = {0, 0, k, sticky, 0};
+            ecqf_allocator al = {fail_alloc, fail_free, &f};
+            ecqf_open_options o = {sizeof o, &al, 0};
+            ecqf_reader *r = NULL;
+            ecqf_error err;
+            int rc = ecqf_reader_open_memory(&r, b, size, &o, &err);
+            if (rc == ECQF_OK) {
+                rc = ecqf_reader_verify_all(r, &err);
+                for (size_t i = 0; i < ecqf_reader_tensor_count(r); i++) {
+                    ecqf_tensor_info ti;
+                    ck_assert_int_eq(ecqf_reader_tensor_info(r, i, &ti), ECQF_OK);
+                    if (ti.scheme != ECQF_SCHEME_NONE) {
+                        uint8_t *codes = malloc((size_t)ti.numel + 1);
+                        int rc2 = ecqf_tensor_decode_codes(r, i, codes, ti.numel, &err);
+                        ck_assert_msg(rc2 == ECQF_OK || rc2 == ECQF_ERR_NOMEM, "decode_codes: %d", rc2);
+                        free(codes);
+                    }
+                    {
+                        float *out = malloc(4 * (size_t)ti.numel + 4);
+                        int rc2 = ecqf_tensor_dequantize(r, i, ECQF_DTYPE_F32, out, 4 * (size_t)ti.numel, &err);
+                        ck_assert_msg(rc2 == ECQF_OK || rc2 == ECQF_ERR_NOMEM, "dequantize: %d", rc2);
+                        free(out);
+                    }
+                }
+            }
+            ecqf_reader_close(r);
+            ck_assert_msg(rc == ECQF_OK || rc == ECQF_ERR_NOMEM, "failing allocation %zu: status %d", k, rc);
+            ck_assert_msg(!(rc == ECQF_ERR_NOMEM && !f.failed), "NOMEM without a failed allocation");
+            ck_assert_msg(f.live == 0, "failing allocation %zu (sticky %d): %zu bytes leaked", k, sticky, f.live);
+            nomem += rc == ECQF_ERR_NOMEM;
+            runs++;
+        }
+    }
+    printf("allocation failures (reader): %zu allocations in a full open+verify; %lu runs, %lu ended in ECQF_ERR_NOMEM, no leak\n",
+           total_calls, runs, nomem);
+    free(b);
+}
+END_TEST
+
+/* The writer and encoder with an allocator failing its n-th allocation: a clean
+ * ECQF_ERR_NOMEM, no leak, no temporary file, and the destination untouched. */
+START_TEST(writer_allocation_failures) {
+    char path[600];
+    size_t total_calls = 0;
+    unsigned long runs = 0, nomem = 0;
+    snprintf(path, sizeof path, "%s/alloc.ecqf", tmpdir);
+    for (size_t k = 0;; k++) {
+        failing f = {0, 0, k, 1, 0};
+        ecqf_allocator al = {fail_alloc, fail_free, &f};
+        ecqf_writer_options o;
+        ecqf_writer *w = NULL;
+        ecqf_error err;
+        int rc;
+        memset(&o, 0, sizeof o);
+        o.struct_size = sizeof o;
+        o.flags = ECQF_WRITE_OVERWRITE;
+        o.allocator = &al;
+        write_old(path);
+        rng_state = 0x1234;
+        rc = ecqf_writer_create(&w, path, &o, &err);
+        if (rc == ECQF_OK) {
+            /* the sample tensors, through the failing allocator */
+            uint64_t rows = 6, cols = 64, n = rows * cols;
+            uint8_t codes[384];
+            int32_t ints[384];
+            uint16_t params[2 * 6 * 4];
+            float steps[6];
+            static const int codings[4] = {ECQF_CODING_RAW, ECQF_CODING_RANS, ECQF_CODING_PREFIX, ECQF_CODING_AUTO};
+            for (uint64_t i = 0; i < n; i++) {
+                codes[i] = (uint8_t)(rnd() & 15);
+                ints[i] = (int32_t)(rnd() % 9) - 4;
+                if (i % 37 == 0) ints[i] = 1000 + (int32_t)i;
+            }
+            for (int i = 0; i < 48; i++) params[i] = ecqf_f32_to_f16(0.125f);
+            for (int i = 0; i < 6; i++) steps[i] = 0.25f;
+            rc = ecqf_writer_add_metadata_string(w, "ecqf.writer", "test", &err);
+            for (int c = 0; !rc && c < 4; c++) {
+                ecqf_tensor_desc d;
+                char name[32];
+                memset(&d, 0, sizeof d);
+                d.struct_size = sizeof d;
+                d.name = name;
+                d.ndim = 2;
+                d.dims[0] = rows;
+                d.dims[1] = cols;
+                d.coding = codings[c];
+                snprintf(name, sizeof name, "a%d", c);
+                d.scheme = ECQF_SCHEME_AFFINE;
+                d.bits = 4;
+                d.group_size = 16;
+                d.param_dtype = ECQF_DTYPE_F16;
+                d.codes = codes;
+                d.params = params;
+                d.params_size = sizeof params;
+                rc = ecqf_writer_add_tensor(w, &d, &err);
+                if (rc) break;
+                snprintf(name, sizeof name, "e%d", c);
+                d.scheme = ECQF_SCHEME_ECSQ;
+                d.codes = NULL;
+                d.ints = ints;
+                d.alphabet = 10;
+                d.zero_code = 4;
+                d.ecsq_flags = ECQF_ECSQ_HAS_ESCAPE | ECQF_ECSQ_PER_ROW;
+                d.params = steps;
+                d.params_size = sizeof steps;
+                rc = ecqf_writer_add_tensor(w, &d, &err);
+            }
+            if (rc) ecqf_writer_abort(w);
+            else rc = ecqf_writer_finish(w, &err);
+        }
+        ck_assert_msg(rc == ECQF_OK || rc == ECQF_ERR_NOMEM, "failing allocation %zu: status %d (%s)", k, rc, err.message);
+        ck_assert_msg(f.live == 0, "failing allocation %zu: %zu bytes leaked", k, f.live);
+        ck_assert_msg(count_temps() == 0, "failing allocation %zu: temporary file left", k);
+        runs++;
+        if (rc == ECQF_OK) {
+            total_calls = f.calls;
+            ck_assert(!dest_is_old(path));
+            break;
+        }
+        ck_assert_msg(dest_is_old(path), "failing allocation %zu: destination changed", k);
+        nomem++;
+        k += k < 64 ? 0 : (size_t)stride - 1;
+    }
+    printf("allocation failures (writer+encoder): %zu allocations in a full pack; %lu runs, %lu ended in ECQF_ERR_NOMEM "
+           "with the destination untouched, no leak, no temporary\n", total_calls, runs, nomem);
+    unlink(path);
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("hardening");
     TCase *tc = tcase_create("sweeps");
@@ -1087,6 +1265,8 @@ static Suite *suite(void) {
     tcase_add_test(tc, tiles_against_guard_page);
     tcase_add_test(tc, writer_full_disk_keeps_destination);
     tcase_add_test(tc, writer_refuses_existing);
+    tcase_add_test(tc, reader_allocation_failures);
+    tcase_add_test(tc, writer_allocation_failures);
     suite_add_tcase(s, tc);
     return s;
 }
