@@ -25,6 +25,7 @@
  */
 #define _DEFAULT_SOURCE /* dlopen flags, MAP_* */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,7 +44,7 @@
 typedef struct opts {
     const char *models[8];
     int nmodels;
-    int large, reps, zstd_level, quick, cold, warm, only_large, threads_max;
+    int large, reps, zstd_level, quick, cold, warm, only_large, threads_max, membw;
     unsigned precision;
     const char *json;
     const char *tmp;
@@ -53,7 +54,7 @@ static void usage(void) {
     fprintf(stderr,
             "usage: ecqf-bench [--model FILE.safetensors]... [--large] [--only-large] [--reps N]\n"
             "                  [--precision P] [--zstd-level L] [--threads N] [--no-cold] [--no-warm]\n"
-            "                  [--quick] [--json FILE] [--tmp DIR]\n");
+            "                  [--quick] [--membw] [--json FILE] [--tmp DIR]\n");
 }
 
 /* ---- timing ------------------------------------------------------------------------------- */
@@ -508,6 +509,65 @@ static int bench_shape(const opts *o, shape_run *sr) {
     return rc;
 }
 
+/* ---- memory read bandwidth ------------------------------------------------------------------ */
+
+typedef struct bw_arg {
+    const uint64_t *p;
+    size_t n;
+    uint64_t sum;
+} bw_arg;
+
+static void *bw_read(void *a) {
+    bw_arg *b = a;
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i;
+    for (i = 0; i + 4 <= b->n; i += 4) {
+        s0 += b->p[i];
+        s1 += b->p[i + 1];
+        s2 += b->p[i + 2];
+        s3 += b->p[i + 3];
+    }
+    b->sum = s0 + s1 + s2 + s3;
+    return NULL;
+}
+
+/* Read bandwidth of 1 and 2 threads over 1 GiB (each thread its own half), best of 5. */
+static void membw(int threads_max) {
+    const size_t bytes = (size_t)1 << 30;
+    uint64_t *buf = malloc(bytes);
+    int th, rep;
+    if (!buf) return;
+    memset(buf, 3, bytes);
+    for (th = 1; th <= threads_max && th <= 2; th++) {
+        double best = 0;
+        for (rep = 0; rep < 5; rep++) {
+            pthread_t t[2];
+            bw_arg a[2];
+            double t0;
+            int k;
+            for (k = 0; k < th; k++) {
+                a[k].p = buf + (bytes / 8 / (size_t)th) * (size_t)k;
+                a[k].n = bytes / 8 / (size_t)th;
+            }
+            t0 = now();
+            for (k = 1; k < th; k++) pthread_create(&t[k], NULL, bw_read, &a[k]);
+            bw_read(&a[0]);
+            for (k = 1; k < th; k++) pthread_join(t[k], NULL);
+            t0 = now() - t0;
+            flush_sink += a[0].sum;
+            if (bytes / t0 > best) best = bytes / t0;
+        }
+        printf("memory read bandwidth, %d thread%s: %.1f GB/s (%.1f GB/s per thread)\n", th, th > 1 ? "s" : "", best * 1e-9,
+               best * 1e-9 / th);
+        if (jf) {
+            fprintf(jf, "%s\n    {\"what\": \"read_bandwidth\", \"threads\": %d, \"gbytes_per_s\": %.4g}", jfirst ? "" : ",", th,
+                    best * 1e-9);
+            jfirst = 0;
+        }
+    }
+    free(buf);
+}
+
 /* ---- main --------------------------------------------------------------------------------- */
 
 static void machine_info(FILE *f, int json) {
@@ -573,6 +633,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--no-cold")) o.cold = 0;
         else if (!strcmp(argv[i], "--no-warm")) o.warm = 0;
         else if (!strcmp(argv[i], "--quick")) o.quick = 1;
+        else if (!strcmp(argv[i], "--membw")) o.membw = 1;
         else if (!strcmp(argv[i], "--json") && i + 1 < argc) o.json = argv[++i];
         else if (!strcmp(argv[i], "--tmp") && i + 1 < argc) o.tmp = argv[++i];
         else {
@@ -613,6 +674,7 @@ int main(int argc, char **argv) {
            "fused/pl = plain 4-bit time / best fused time (higher is better for fused).  zstd and htscodecs: 1 thread,\n"
            "p = packed 4-bit codes, b = one code per byte.  htscodecs: %s.\n",
            hts_comp ? "loaded (libhtscodecs.so.2)" : "not available");
+    if (o.membw) membw(o.threads_max);
     /* real shapes */
     for (i = 0; i < o.nmodels; i++) {
         st_model *m = NULL;

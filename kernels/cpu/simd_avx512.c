@@ -56,6 +56,26 @@ static T512 float a512_raw4_row(const uint8_t *packed, const float *xperm, size_
     const size_t gcols = gs >= cols ? cols : gs, G = cols / gcols;
     __m512 acc = _mm512_setzero_ps();
     size_t g, c;
+    if (gcols == 64) { /* MLX's group size: one 32-byte block per group, two groups per turn */
+        __m512 acc1 = _mm512_setzero_ps();
+#define A512_G64(P, X, A, S)                                                                                   \
+    do {                                                                                                       \
+        __m512i v0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(P)));               \
+        __m512i v1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)((P) + 16)));        \
+        __m512 t0 = _mm512_mul_ps(_mm512_permutexvar_ps(v0, tab), _mm512_loadu_ps(X));                        \
+        __m512 t1 = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v0, 4), tab), _mm512_loadu_ps((X) + 16)); \
+        t0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(v1, tab), _mm512_loadu_ps((X) + 32), t0);                  \
+        t1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v1, 4), tab), _mm512_loadu_ps((X) + 48), t1); \
+        A = _mm512_fmadd_ps(_mm512_add_ps(t0, t1), _mm512_set1_ps(S), A);                                     \
+    } while (0)
+        for (g = 0; g + 2 <= G; g += 2, packed += 64, xperm += 128) {
+            A512_G64(packed, xperm, acc, s[g]);
+            A512_G64(packed + 32, xperm + 64, acc1, s[g + 1]);
+        }
+        if (g < G) A512_G64(packed, xperm, acc, s[g]);
+#undef A512_G64
+        return _mm512_reduce_add_ps(_mm512_add_ps(acc, acc1));
+    }
     for (g = 0; g < G; g++, packed += gcols / 2, xperm += gcols) {
         __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
         for (c = 0; c + 64 <= gcols; c += 64) {
