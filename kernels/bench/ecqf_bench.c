@@ -175,8 +175,8 @@ static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); 
 
 /* ---- the stored variants ------------------------------------------------------------------- */
 
-enum { V_RAW4, V_RANS2, V_PREFIX2, V_RANS1, V_PREFIX1, V_F32, V_COUNT };
-static const char *vname[V_COUNT] = {"raw4", "rans-p2", "prefix-p2", "rans-p1", "prefix-p1", "f32"};
+enum { V_RAW4, V_RANS2, V_PREFIX2, V_RANS1, V_PREFIX1, V_F32, V_RANS2_15, V_COUNT };
+static const char *vname[V_COUNT] = {"raw4", "rans-p2", "prefix-p2", "rans-p1", "prefix-p1", "f32", "rans-p2-prec15"};
 
 typedef struct shape_run {
     char label[64];
@@ -210,9 +210,11 @@ static int add_variant(ecqf_writer *wr, int v, const shape_run *sr, const uint8_
         d.params_size = params_size;
         d.lanes = 32;
         d.stripe_rows = 4;
-        d.coding = v == V_RAW4 ? ECQF_CODING_RAW : (v == V_RANS2 || v == V_RANS1) ? ECQF_CODING_RANS : ECQF_CODING_PREFIX;
+        d.coding = v == V_RAW4 ? ECQF_CODING_RAW
+                   : (v == V_RANS2 || v == V_RANS1 || v == V_RANS2_15) ? ECQF_CODING_RANS
+                                                                       : ECQF_CODING_PREFIX;
         d.pack = (v == V_RANS1 || v == V_PREFIX1) ? 1 : 2;
-        if (d.coding == ECQF_CODING_RANS) d.precision = precision;
+        if (d.coding == ECQF_CODING_RANS) d.precision = v == V_RANS2_15 ? 15 : precision;
         if (d.coding == ECQF_CODING_PREFIX) d.max_length = 12;
     }
     rc = ecqf_writer_add_tensor(wr, &d, &e);
@@ -388,8 +390,9 @@ static int bench_shape(const opts *o, shape_run *sr) {
     printf("\n%s  %llux%llu  (%.2f M weights)  affine 4-bit g64 f16: SQNR %.2f dB, code entropy %.3f b (pairs %.3f b/w)\n",
            sr->label, (unsigned long long)rows, (unsigned long long)cols, (double)n * 1e-6, sqnr, h0, h2);
     printf("  bits/weight incl. scales+biases (0.5 b/w) and side info: raw4 %.3f, rans-p2 %.3f (precision %u), prefix-p2 %.3f, "
-           "rans-p1 %.3f, prefix-p1 %.3f, f32 %.1f\n",
-           bpw[V_RAW4], bpw[V_RANS2], info[V_RANS2].precision, bpw[V_PREFIX2], bpw[V_RANS1], bpw[V_PREFIX1], bpw[V_F32]);
+           "rans-p1 %.3f, prefix-p1 %.3f, rans-p2 precision 15 %.3f, f32 %.1f\n",
+           bpw[V_RAW4], bpw[V_RANS2], info[V_RANS2].precision, bpw[V_PREFIX2], bpw[V_RANS1], bpw[V_PREFIX1], bpw[V_RANS2_15],
+           bpw[V_F32]);
     printf("  zstd -%d: packed 4-bit %.3f b/w (ratio %.4f), one code per byte %.3f b/w (ratio %.3f vs 8 b)\n",
            o->zstd_level, 8.0 * (double)zps / (double)n, (double)(n / 2) / (double)zps, 8.0 * (double)zbs / (double)n,
            (double)n / (double)zbs);
@@ -403,7 +406,7 @@ static int bench_shape(const opts *o, shape_run *sr) {
             const int cold = ci == 1;
             const char *cname = cold ? "cold" : "warm";
             double t_dr, t_dp, t_fr, t_fp, t_pl, t_f32, t_zp = NAN, t_zb = NAN, t_hp = NAN, t_hb = NAN;
-            double t_fr1 = NAN, t_fp1 = NAN, t_dr1 = NAN, t_dp1 = NAN;
+            double t_fr1 = NAN, t_fp1 = NAN, t_dr1 = NAN, t_dp1 = NAN, t_d15 = NAN, t_f15 = NAN;
             gemv_arg ga;
             if ((cold && !o->cold) || (!cold && !o->warm)) continue;
             ga.pool = pool;
@@ -422,6 +425,9 @@ static int bench_shape(const opts *o, shape_run *sr) {
                 ga.plan = plan[V_PREFIX1];
                 t_dp1 = time_call(do_decode, &ga, o->reps, cold);
                 t_fp1 = time_call(do_gemv, &ga, o->reps, cold);
+                ga.plan = plan[V_RANS2_15];
+                t_d15 = time_call(do_decode, &ga, o->reps, cold);
+                t_f15 = time_call(do_gemv, &ga, o->reps, cold);
             }
             ga.plan = plan[V_RAW4];
             t_pl = time_call(do_gemv, &ga, o->reps, cold);
@@ -475,8 +481,10 @@ static int bench_shape(const opts *o, shape_run *sr) {
                    ecqf_kernel_plan_bytes(plan[V_F32]) / t_f32 * 1e-9, t_pl / (t_fr < t_fp ? t_fr : t_fp),
                    n / t_zp * 1e-9, n / t_zb * 1e-9, n / t_hp * 1e-9, n / t_hb * 1e-9);
             if (!o->quick)
-                printf("  %-7s %-5s |   pack 1: decode rans %.2f prefix %.2f Gw/s; fused rans %.2f prefix %.2f Gw/s\n", "",
-                       "", n / t_dr1 * 1e-9, n / t_dp1 * 1e-9, n / t_fr1 * 1e-9, n / t_fp1 * 1e-9);
+                printf("  %-7s %-5s |   pack 1: decode rans %.2f prefix %.2f Gw/s, fused rans %.2f prefix %.2f Gw/s;"
+                       " rans pack 2 precision 15: decode %.2f fused %.2f Gw/s\n",
+                       "", "", n / t_dr1 * 1e-9, n / t_dp1 * 1e-9, n / t_fr1 * 1e-9, n / t_fp1 * 1e-9, n / t_d15 * 1e-9,
+                       n / t_f15 * 1e-9);
             jrec(sr->label, "rans-p2", th, cname, "decode", t_dr, (double)n, 0, bpw[V_RANS2]);
             jrec(sr->label, "prefix-p2", th, cname, "decode", t_dp, (double)n, 0, bpw[V_PREFIX2]);
             jrec(sr->label, "rans-p2", th, cname, "fused_gemv", t_fr, (double)n, (double)ecqf_kernel_plan_bytes(plan[V_RANS2]), bpw[V_RANS2]);
@@ -486,6 +494,8 @@ static int bench_shape(const opts *o, shape_run *sr) {
                 jrec(sr->label, "prefix-p1", th, cname, "decode", t_dp1, (double)n, 0, bpw[V_PREFIX1]);
                 jrec(sr->label, "rans-p1", th, cname, "fused_gemv", t_fr1, (double)n, (double)ecqf_kernel_plan_bytes(plan[V_RANS1]), bpw[V_RANS1]);
                 jrec(sr->label, "prefix-p1", th, cname, "fused_gemv", t_fp1, (double)n, (double)ecqf_kernel_plan_bytes(plan[V_PREFIX1]), bpw[V_PREFIX1]);
+                jrec(sr->label, "rans-p2-prec15", th, cname, "decode", t_d15, (double)n, 0, bpw[V_RANS2_15]);
+                jrec(sr->label, "rans-p2-prec15", th, cname, "fused_gemv", t_f15, (double)n, (double)ecqf_kernel_plan_bytes(plan[V_RANS2_15]), bpw[V_RANS2_15]);
             }
             jrec(sr->label, "raw4", th, cname, "plain4_gemv", t_pl, (double)n, (double)ecqf_kernel_plan_bytes(plan[V_RAW4]), bpw[V_RAW4]);
             jrec(sr->label, "f32", th, cname, "f32_gemv", t_f32, (double)n, (double)ecqf_kernel_plan_bytes(plan[V_F32]), 32.0);
