@@ -3,6 +3,9 @@
  * finally ecqf_reader_verify_all. Tensors of more than FUZZ_MAX_NUMEL elements are skipped to
  * keep executions fast (a tiny file can declare a large tensor whose stream is a few bytes).
  *
+ * The header checksum and every blob checksum of the input are recomputed first, so that
+ * mutations reach the decoders and verify_all's streaming paths.
+ *
  * Oracles: no crash, leak or sanitizer report; the tiles put together equal the whole-tensor
  * decode; ECSQ integers agree with their codes; every failure carries a named status. */
 #include "fuzz_ecqf.h"
@@ -121,9 +124,31 @@ static void run(const uint8_t *data, size_t size) {
     ecqf_reader_close(r);
 }
 
+/* Recompute every blob checksum of an image that opens, then the header checksum again, so
+ * that ecqf_reader_verify_all goes past the checksums into the streaming decoders. */
+static void fix_blob_checksums(uint8_t *img, size_t size) {
+    ecqf_reader *r = NULL;
+    ecqf_error err;
+    if (ecqf_reader_open_memory(&r, img, size, NULL, &err) != ECQF_OK) return;
+    for (size_t i = 0; i < ecqf_reader_tensor_count(r); i++) {
+        ecqf_tensor_info ti;
+        if (ecqf_reader_tensor_info(r, i, &ti) != ECQF_OK) abort();
+        if (ecqf_blake2b_256(ti.blob_size ? ti.blob : img, (size_t)ti.blob_size, img + (ti.blob_checksum - img)) != ECQF_OK)
+            abort();
+    }
+    ecqf_reader_close(r);
+    {
+        uint8_t *again = fuzz_fix_checksum(img, size);
+        memcpy(img, again, size);
+        free(again);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    /* Decoding needs a valid directory: always recompute the header checksum. */
+    /* Decoding needs a valid directory: always recompute the header checksum, and the blob
+     * checksums too. */
     uint8_t *fixed = fuzz_fix_checksum(data, size);
+    fix_blob_checksums(fixed, size);
     run(fixed, size);
     free(fixed);
     return 0;
