@@ -272,6 +272,17 @@ static const char *clause_section(const char *tag) {
     }
 }
 
+static int section_less(const char *a, const char *b) {
+    while (*a && *b) {
+        char *ea, *eb;
+        long x = strtol(a, &ea, 10), y = strtol(b, &eb, 10);
+        if (x != y) return x < y;
+        a = *ea == '.' ? ea + 1 : ea;
+        b = *eb == '.' ? eb + 1 : eb;
+    }
+    return !*a && *b;
+}
+
 static void json_clauses(FILE *f, const char *clauses) {
     char buf[512], *tok, *save = NULL;
     const char *secs[64];
@@ -287,6 +298,12 @@ static void json_clauses(FILE *f, const char *clauses) {
         for (k = 0; k < ns && strcmp(secs[k], s); k++) {}
         if (k == ns && ns < 64) secs[ns++] = s;
     }
+    for (unsigned i = 1; i < ns; i++) /* natural order: "2" < "6" < "6.2" < "7.3.1" < "9.5" */
+        for (unsigned k = i; k > 0 && section_less(secs[k], secs[k - 1]); k--) {
+            const char *t = secs[k];
+            secs[k] = secs[k - 1];
+            secs[k - 1] = t;
+        }
     fputs("],\n      \"sections\": [", f);
     for (unsigned k = 0; k < ns; k++) fprintf(f, "%s\"%s\"", k ? ", " : "", secs[k]);
     fputs("],\n", f);
