@@ -60,7 +60,7 @@ typedef struct kern_job {
     const float *x;
     float *y;
     uint8_t *codes;            /* KERN_MODE_DECODE: row-major codes, or NULL */
-    const float *xsum;         /* sums of x over each group (SIMD backends) */
+    const float *xsum;         /* sums of x over each group (SIMD backends, AFFINE) */
     const float *xperm;        /* RAW 4-bit: x reordered to the nibble order of each 32 bytes */
     uint64_t nitems, per_item; /* items of per_item tile rows (tiled) or matrix rows */
     atomic_ulong next;
@@ -76,12 +76,13 @@ int kern_simd_item(kern_job *j, uint64_t item, kern_scratch *s);
 /* ---- per-ISA primitives of the SIMD backends ---- */
 typedef struct kern_isa_ops {
     int fd_isa;  /* fastdec ISA */
-    /* sum over the groups met by columns [c0, c0+w) of s[g] * sum_c u[c-c0] * x[c-c0]; s is
-     * indexed by group number (c / gs); x points to x[c0]. */
-    float (*row_dot)(const uint8_t *u, const float *x, uint64_t c0, size_t w, unsigned gs, const float *s);
+    /* sum over the groups met by columns [c0, c0+w) of s[g] * sum_c (u[c-c0] - off) * x[c-c0];
+     * s is indexed by group number (c / gs); x points to x[c0]. The code offset is applied to
+     * each code (exact in float), so a row of zero weights gives exactly zero. */
+    float (*row_dot)(const uint8_t *u, const float *x, uint64_t c0, size_t w, unsigned gs, const float *s, float off);
     /* the same for a full row of RAW 4-bit codes (2 per byte, low nibble first), with xperm
      * the reordered x; cols is a multiple of 64 and of gs, gs a multiple of 32 or cols == gs */
-    float (*raw4_row)(const uint8_t *packed, const float *xperm, size_t cols, unsigned gs, const float *s);
+    float (*raw4_row)(const uint8_t *packed, const float *xperm, size_t cols, unsigned gs, const float *s, float off);
     float (*dot_f32)(const float *w, const float *x, size_t n);
     /* n params of dtype -> float */
     void (*cvt)(const uint8_t *src, int dtype, size_t n, float *dst);
@@ -90,7 +91,7 @@ typedef struct kern_isa_ops {
      * column step inside one group. Adds to y[0..h) (y of the tile's first row); x points to
      * x[c0]; s[r*G + g] is the scale of tile row r and group g (absolute group number). */
     void (*tile_dot)(const uint8_t *sym, unsigned pack, unsigned W, unsigned S, uint32_t h, uint32_t q,
-                     const float *x, uint64_t c0, unsigned gs, const float *s, size_t G, float *y);
+                     const float *x, uint64_t c0, unsigned gs, const float *s, size_t G, float *y, float off);
     unsigned vec; /* lanes of the ISA's vectors: W must be a multiple for tile_dot */
 } kern_isa_ops;
 

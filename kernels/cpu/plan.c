@@ -537,8 +537,8 @@ int ecqf_kernel_gemv(const ecqf_kernel_plan *p, ecqf_kernel_pool *pool, const fl
     job_init(&j, p, KERN_MODE_GEMV);
     j.x = x;
     j.y = y;
-    if (p->backend != ECQF_KERNEL_SCALAR && p->info.scheme != ECQF_SCHEME_NONE) {
-        /* sums of x over each group, for the bias/offset term of every row */
+    if (p->backend != ECQF_KERNEL_SCALAR && p->info.scheme == ECQF_SCHEME_AFFINE) {
+        /* sums of x over each group, for the bias term of every row */
         uint64_t g, c;
         xsum = p->groups <= 256 ? xs_local : malloc((size_t)p->groups * sizeof *xsum);
         if (!xsum) return ecqf_set_error(err, ECQF_ERR_NOMEM, ECQF_NO_OFFSET, "out of memory");
@@ -552,13 +552,15 @@ int ecqf_kernel_gemv(const ecqf_kernel_plan *p, ecqf_kernel_pool *pool, const fl
             xsum[g] = sum;
         }
         j.xsum = xsum;
+    }
+    if (p->backend != ECQF_KERNEL_SCALAR && p->info.scheme != ECQF_SCHEME_NONE) {
         if (p->info.coding == ECQF_CODING_RAW && p->info.code_width == 4 && p->info.cols % 64 == 0) {
             /* x in the order of the nibbles: per 32 bytes, the low nibbles of bytes 0..15 (even
              * columns 0..30), their high nibbles (odd columns), then the same for bytes 16..31 */
             uint64_t b, i;
             xperm = malloc((size_t)p->info.cols * sizeof *xperm);
             if (!xperm) {
-                if (xsum != xs_local) free(xsum);
+                if (xsum && xsum != xs_local) free(xsum);
                 return ecqf_set_error(err, ECQF_ERR_NOMEM, ECQF_NO_OFFSET, "out of memory");
             }
             for (b = 0; b < p->info.cols; b += 64)

@@ -11,9 +11,11 @@
  * Dequantization is factored: every scheme is w = s_rg * (u - off) + b_rg (AFFINE: off 0;
  * SYMMETRIC: b 0, off 2^(bits-1); ECSQ: one group per row, s = step, off = zero code, b 0,
  * escapes corrected afterwards), so
- *     y_r = sum_g s_rg * sum_{c in g} u_c x_c  +  sum_g (b_rg - off * s_rg) * X_g,
- * with X_g the sums of x over each group, computed once per call. The second term is the
- * row's "init"; tiles add the first.
+ *     y_r = sum_g s_rg * sum_{c in g} (u_c - off) x_c  +  sum_g b_rg * X_g,
+ * with X_g the sums of x over each group, computed once per call (AFFINE only). The second
+ * term is the row's "init"; tiles add the first. The offset is subtracted from each code
+ * before the product (exact in float), so a row whose weights are all zero sums to exactly 0
+ * and the rounding error stays relative to sum |w x|.
  */
 #include <string.h>
 
@@ -22,7 +24,8 @@
 
 /* ---- generic primitives (plain C; the scalar backend's decode-only calls use fd_isa) ---- */
 
-static float gen_row_dot(const uint8_t *u, const float *x, uint64_t c0, size_t w, unsigned gs, const float *s) {
+static float gen_row_dot(const uint8_t *u, const float *x, uint64_t c0, size_t w, unsigned gs, const float *s,
+                         float off) {
     float acc = 0.0f;
     uint64_t g = c0 / gs;
     size_t i = 0, seg = (size_t)((g + 1) * gs - c0);
@@ -30,7 +33,7 @@ static float gen_row_dot(const uint8_t *u, const float *x, uint64_t c0, size_t w
         size_t k;
         float a = 0.0f;
         if (seg > w - i) seg = w - i;
-        for (k = 0; k < seg; k++) a += (float)u[i + k] * x[i + k];
+        for (k = 0; k < seg; k++) a += ((float)u[i + k] - off) * x[i + k];
         acc += s[g] * a;
         i += seg;
         g++;
@@ -39,13 +42,15 @@ static float gen_row_dot(const uint8_t *u, const float *x, uint64_t c0, size_t w
     return acc;
 }
 
-static float gen_raw4_row(const uint8_t *packed, const float *xperm, size_t cols, unsigned gs, const float *s) {
+static float gen_raw4_row(const uint8_t *packed, const float *xperm, size_t cols, unsigned gs, const float *s,
+                          float off) {
     float acc = 0.0f;
     size_t b, i;
     for (b = 0; b < cols; b += 32) {
         const uint8_t *q = packed + b / 2;
         float a = 0.0f;
-        for (i = 0; i < 16; i++) a += (float)(q[i] & 15) * xperm[b + i] + (float)(q[i] >> 4) * xperm[b + 16 + i];
+        for (i = 0; i < 16; i++)
+            a += ((float)(q[i] & 15) - off) * xperm[b + i] + ((float)(q[i] >> 4) - off) * xperm[b + 16 + i];
         acc += s[gs >= cols ? 0 : b / gs] * a;
     }
     return acc;
@@ -73,7 +78,7 @@ static void gen_cvt(const uint8_t *src, int dtype, size_t n, float *dst) {
 }
 
 static void gen_tile_dot(const uint8_t *sym, unsigned pack, unsigned W, unsigned S, uint32_t h, uint32_t q,
-                         const float *x, uint64_t c0, unsigned gs, const float *s, size_t G, float *y) {
+                         const float *x, uint64_t c0, unsigned gs, const float *s, size_t G, float *y, float off) {
     uint32_t s0, r, j, l, k;
     for (s0 = 0; s0 < h; s0 += S) {
         const uint32_t sh = h - s0 < S ? h - s0 : S;
@@ -84,7 +89,8 @@ static void gen_tile_dot(const uint8_t *sym, unsigned pack, unsigned W, unsigned
                 for (j = 0; j < q; j++) {
                     const uint8_t *row = sb + ((size_t)j * sh + r) / pack * W;
                     float a = 0.0f;
-                    for (l = 0; l < W; l++) a += (float)(pack == 2 ? (row[l] >> (4 * k)) & 15 : row[l]) * x[j * W + l];
+                    for (l = 0; l < W; l++)
+                        a += ((float)(pack == 2 ? (row[l] >> (4 * k)) & 15 : row[l]) - off) * x[j * W + l];
                     acc += s[(size_t)(s0 + r + k) * G + (c0 + (uint64_t)j * W) / gs] * a;
                 }
                 y[s0 + r + k] += acc;
@@ -118,7 +124,7 @@ static void rows_init(const kern_job *j, const kern_isa_ops *ops, uint64_t r0, u
             uint32_t u = ecqf_rd32(prm + 4 * ((in->ecsq_flags & ECQF_ECSQ_PER_ROW) ? r : 0));
             memcpy(&step, &u, 4);
             sc[r - r0] = step;
-            if (j->mode == KERN_MODE_GEMV) j->y[r] = -(p->off * step) * j->xsum[0];
+            if (j->mode == KERN_MODE_GEMV) j->y[r] = 0.0f;
         }
         return;
     }
@@ -129,11 +135,10 @@ static void rows_init(const kern_job *j, const kern_isa_ops *ops, uint64_t r0, u
         for (r = r0; r < r1; r++) {
             const float *s = sc + (r - r0) * G;
             float acc = 0.0f;
+            (void)s;
             if (in->scheme == ECQF_SCHEME_AFFINE) {
                 ops->cvt(prm + (in->rows * G + r * G) * ds, in->param_dtype, (size_t)G, tmp);
                 for (g = 0; g < G; g++) acc += tmp[g] * j->xsum[g];
-            } else {
-                for (g = 0; g < G; g++) acc -= p->off * s[g] * j->xsum[g];
             }
             j->y[r] = acc;
         }
@@ -286,7 +291,7 @@ static int simd_tiles(kern_job *j, uint64_t tr0, uint64_t tr1, kern_scratch *s) 
             }
             if (j->mode == KERN_MODE_GEMV && tile_direct(p, ops, &g[i])) {
                 ops->tile_dot(sym[i], in->pack, W, in->stripe_rows, (uint32_t)(g[i].r1 - g[i].r0), (uint32_t)(w / W),
-                              j->x + g[i].c0, g[i].c0, p->group_size, sc + (g[i].r0 - r0) * G, G, j->y + g[i].r0);
+                              j->x + g[i].c0, g[i].c0, p->group_size, sc + (g[i].r0 - r0) * G, G, j->y + g[i].r0, p->off);
                 continue;
             }
             if (ecqf_tile_scatter(&p->tiling, &g[i], sym[i], codes) != ECQF_OK) return ECQF_ERR_CORRUPT_STREAM;
@@ -298,7 +303,7 @@ static int simd_tiles(kern_job *j, uint64_t tr0, uint64_t tr1, kern_scratch *s) 
             }
             for (rr = g[i].r0; rr < g[i].r1; rr++)
                 j->y[rr] += ops->row_dot(codes + (rr - g[i].r0) * w, j->x + g[i].c0, g[i].c0, (size_t)w, p->group_size,
-                                         sc + (rr - r0) * G);
+                                         sc + (rr - r0) * G, p->off);
         }
     }
     return ECQF_OK;
@@ -325,12 +330,12 @@ static int simd_raw_rows(kern_job *j, uint64_t r0, uint64_t r1, kern_scratch *s)
     for (r = r0; r < r1; r++) {
         uint8_t *u = j->mode == KERN_MODE_DECODE && j->codes ? j->codes + r * cols : row;
         if (fast4) {
-            j->y[r] += ops->raw4_row(data + r * cols / 2, j->xperm, cols, p->group_size, sc + (r - r0) * G);
+            j->y[r] += ops->raw4_row(data + r * cols / 2, j->xperm, cols, p->group_size, sc + (r - r0) * G, p->off);
             continue;
         }
         if (ecqf_raw_unpack(data, r * cols, cols, in->code_width, p->Q, u) != ECQF_OK) return ECQF_ERR_CORRUPT_STREAM;
         if (j->mode == KERN_MODE_DECODE) continue; /* escapes were counted by the plan */
-        j->y[r] += ops->row_dot(u, j->x, 0, cols, p->group_size, sc + (r - r0) * G);
+        j->y[r] += ops->row_dot(u, j->x, 0, cols, p->group_size, sc + (r - r0) * G, p->off);
         if (p->has_esc) {
             const uint8_t *vals = in->part[ECQF_PART_ESCAPES] + 8;
             uint64_t e = p->raw_row_esc[r];

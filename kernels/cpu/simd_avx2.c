@@ -23,7 +23,9 @@ static T256 __m256 a2_u8x8(const uint8_t *u) {
     return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)u)));
 }
 
-static T256 float a2_row_dot(const uint8_t *u, const float *x, uint64_t c0, size_t w, unsigned gs, const float *s) {
+static T256 float a2_row_dot(const uint8_t *u, const float *x, uint64_t c0, size_t w, unsigned gs, const float *s,
+                             float off) {
+    const __m256 vo = _mm256_set1_ps(off);
     __m256 acc = _mm256_setzero_ps();
     float tail = 0.0f;
     uint64_t g = c0 / gs;
@@ -34,11 +36,12 @@ static T256 float a2_row_dot(const uint8_t *u, const float *x, uint64_t c0, size
         float t = 0.0f;
         if (seg > w - i) seg = w - i;
         for (; k + 16 <= seg; k += 16) {
-            a0 = _mm256_fmadd_ps(a2_u8x8(u + i + k), _mm256_loadu_ps(x + i + k), a0);
-            a1 = _mm256_fmadd_ps(a2_u8x8(u + i + k + 8), _mm256_loadu_ps(x + i + k + 8), a1);
+            a0 = _mm256_fmadd_ps(_mm256_sub_ps(a2_u8x8(u + i + k), vo), _mm256_loadu_ps(x + i + k), a0);
+            a1 = _mm256_fmadd_ps(_mm256_sub_ps(a2_u8x8(u + i + k + 8), vo), _mm256_loadu_ps(x + i + k + 8), a1);
         }
-        for (; k + 8 <= seg; k += 8) a0 = _mm256_fmadd_ps(a2_u8x8(u + i + k), _mm256_loadu_ps(x + i + k), a0);
-        for (; k < seg; k++) t += (float)u[i + k] * x[i + k];
+        for (; k + 8 <= seg; k += 8)
+            a0 = _mm256_fmadd_ps(_mm256_sub_ps(a2_u8x8(u + i + k), vo), _mm256_loadu_ps(x + i + k), a0);
+        for (; k < seg; k++) t += ((float)u[i + k] - off) * x[i + k];
         acc = _mm256_fmadd_ps(_mm256_add_ps(a0, a1), _mm256_set1_ps(s[g]), acc);
         tail += s[g] * t;
         i += seg;
@@ -48,9 +51,11 @@ static T256 float a2_row_dot(const uint8_t *u, const float *x, uint64_t c0, size
     return a2_hsum(acc) + tail;
 }
 
-static T256 float a2_raw4_row(const uint8_t *packed, const float *xperm, size_t cols, unsigned gs, const float *s) {
+static T256 float a2_raw4_row(const uint8_t *packed, const float *xperm, size_t cols, unsigned gs, const float *s,
+                              float off) {
     const size_t gcols = gs >= cols ? cols : gs, G = cols / gcols;
     const __m256i m15 = _mm256_set1_epi32(15);
+    const __m256 vo = _mm256_set1_ps(off);
     __m256 acc = _mm256_setzero_ps();
     size_t g, c, k;
     for (g = 0; g < G; g++, packed += gcols / 2, xperm += gcols) {
@@ -59,8 +64,8 @@ static T256 float a2_raw4_row(const uint8_t *packed, const float *xperm, size_t 
             for (k = 0; k < 16; k += 8) {
                 __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(packed + c / 2 + k)));
                 const float *xp = xperm + c + k;
-                a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_and_si256(v, m15)), _mm256_loadu_ps(xp), a0);
-                a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(v, 4)), _mm256_loadu_ps(xp + 16), a1);
+                a0 = _mm256_fmadd_ps(_mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_and_si256(v, m15)), vo), _mm256_loadu_ps(xp), a0);
+                a1 = _mm256_fmadd_ps(_mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(v, 4)), vo), _mm256_loadu_ps(xp + 16), a1);
             }
         acc = _mm256_fmadd_ps(_mm256_add_ps(a0, a1), _mm256_set1_ps(s[g]), acc);
     }
@@ -102,8 +107,9 @@ static T256 void a2_cvt(const uint8_t *src, int dtype, size_t n, float *dst) {
 
 /* Tile straight from symbols (see a512_tile_dot_t), 8 lanes per vector. */
 static T256 void a2_tile_dot(const uint8_t *sym, unsigned pack, unsigned W, unsigned S, uint32_t h, uint32_t q,
-                             const float *x, uint64_t c0, unsigned gs, const float *s, size_t G, float *y) {
+                             const float *x, uint64_t c0, unsigned gs, const float *s, size_t G, float *y, float off) {
     const __m256i m15 = _mm256_set1_epi32(15);
+    const __m256 vo = _mm256_set1_ps(off);
     const unsigned nv = W / 8;
     uint32_t s0, r, j, v;
     for (s0 = 0; s0 < h; s0 += S) {
@@ -129,13 +135,13 @@ static T256 void a2_tile_dot(const uint8_t *sym, unsigned pack, unsigned W, unsi
                     for (v = 0; v < nv; v++) {
                         __m256i cv = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(row + 8 * v)));
                         __m256 xv = _mm256_loadu_ps(xj + 8 * v);
-                        ga = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_and_si256(cv, m15)), xv, ga);
-                        gb = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(cv, 4)), xv, gb);
+                        ga = _mm256_fmadd_ps(_mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_and_si256(cv, m15)), vo), xv, ga);
+                        gb = _mm256_fmadd_ps(_mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(cv, 4)), vo), xv, gb);
                     }
                 } else {
                     for (v = 0; v < nv; v++) {
                         __m256i cv = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(row + 8 * v)));
-                        ga = _mm256_fmadd_ps(_mm256_cvtepi32_ps(cv), _mm256_loadu_ps(xj + 8 * v), ga);
+                        ga = _mm256_fmadd_ps(_mm256_sub_ps(_mm256_cvtepi32_ps(cv), vo), _mm256_loadu_ps(xj + 8 * v), ga);
                     }
                 }
             }

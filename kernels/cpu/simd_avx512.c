@@ -16,7 +16,8 @@
 /* sum_g s[g] * sum_{c in g} u[c] x[c] over columns [c0, c0+w); masked loads at the ends of
  * each group segment, so nothing outside u[0..w) and x[0..w) is read. */
 static T512 float a512_row_dot(const uint8_t *u, const float *x, uint64_t c0, size_t w, unsigned gs,
-                               const float *s) {
+                               const float *s, float off) {
+    const __m512 vo = _mm512_set1_ps(off);
     __m512 acc = _mm512_setzero_ps();
     uint64_t g = c0 / gs;
     size_t i = 0, seg = (size_t)((g + 1) * gs - c0);
@@ -25,18 +26,18 @@ static T512 float a512_row_dot(const uint8_t *u, const float *x, uint64_t c0, si
         __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
         if (seg > w - i) seg = w - i;
         for (; k + 32 <= seg; k += 32) {
-            __m512 q0 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(u + i + k))));
-            __m512 q1 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(u + i + k + 16))));
+            __m512 q0 = _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(u + i + k)))), vo);
+            __m512 q1 = _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(u + i + k + 16)))), vo);
             a0 = _mm512_fmadd_ps(q0, _mm512_loadu_ps(x + i + k), a0);
             a1 = _mm512_fmadd_ps(q1, _mm512_loadu_ps(x + i + k + 16), a1);
         }
         for (; k + 16 <= seg; k += 16) {
-            __m512 q0 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(u + i + k))));
+            __m512 q0 = _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(u + i + k)))), vo);
             a0 = _mm512_fmadd_ps(q0, _mm512_loadu_ps(x + i + k), a0);
         }
         if (k < seg) {
             __mmask16 m = (__mmask16)((1u << (seg - k)) - 1);
-            __m512 q0 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, u + i + k)));
+            __m512 q0 = _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, u + i + k))), vo);
             a0 = _mm512_fmadd_ps(q0, _mm512_maskz_loadu_ps(m, x + i + k), a0);
         }
         acc = _mm512_fmadd_ps(_mm512_add_ps(a0, a1), _mm512_set1_ps(s[g]), acc);
@@ -51,8 +52,8 @@ static T512 float a512_row_dot(const uint8_t *u, const float *x, uint64_t c0, si
  * (vpermps reads only the low 4 bits of each index), the high ones after a shift; xperm holds
  * x in that order. One group at a time (gs a multiple of 32, or one group per row). */
 static T512 float a512_raw4_row(const uint8_t *packed, const float *xperm, size_t cols, unsigned gs,
-                                const float *s) {
-    const __m512 tab = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+                                const float *s, float off) {
+    const __m512 tab = _mm512_sub_ps(_mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_ps(off));
     const size_t gcols = gs >= cols ? cols : gs, G = cols / gcols;
     __m512 acc = _mm512_setzero_ps();
     size_t g, c;
@@ -139,8 +140,9 @@ static T512 void a512_cvt(const uint8_t *src, int dtype, size_t n, float *dst) {
  * W/16; the row loop is specialized for the common counts so the vectors stay in registers. */
 static inline __attribute__((always_inline)) T512 void a512_tile_dot_t(
     const uint8_t *sym, const unsigned pack, const unsigned NV, unsigned S, uint32_t h, uint32_t q, const float *x,
-    uint64_t c0, unsigned gs, const float *s, size_t G, float *y) {
-    const __m512 tab = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    uint64_t c0, unsigned gs, const float *s, size_t G, float *y, float off) {
+    const __m512 vo = _mm512_set1_ps(off);
+    const __m512 tab = _mm512_sub_ps(_mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), vo);
     const unsigned W = 16 * NV;
     uint32_t s0, r, j, v;
     for (s0 = 0; s0 < h; s0 += S) {
@@ -169,7 +171,7 @@ static inline __attribute__((always_inline)) T512 void a512_tile_dot_t(
                         ga = _mm512_fmadd_ps(_mm512_permutexvar_ps(cv, tab), xv, ga);
                         gb = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(cv, 4), tab), xv, gb);
                     } else {
-                        ga = _mm512_fmadd_ps(_mm512_cvtepi32_ps(cv), xv, ga);
+                        ga = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_cvtepi32_ps(cv), vo), xv, ga);
                     }
                 }
             }
@@ -185,8 +187,8 @@ static inline __attribute__((always_inline)) T512 void a512_tile_dot_t(
 
 #define A512_TD(name, PACK, NV)                                                                                \
     static T512 void name(const uint8_t *sym, unsigned S, uint32_t h, uint32_t q, const float *x, uint64_t c0, \
-                          unsigned gs, const float *s, size_t G, float *y) {                                   \
-        a512_tile_dot_t(sym, PACK, NV, S, h, q, x, c0, gs, s, G, y);                                          \
+                          unsigned gs, const float *s, size_t G, float *y, float off) {                        \
+        a512_tile_dot_t(sym, PACK, NV, S, h, q, x, c0, gs, s, G, y, off);                                     \
     }
 A512_TD(a512_td_1_1, 1, 1)
 A512_TD(a512_td_1_2, 1, 2)
@@ -196,14 +198,14 @@ A512_TD(a512_td_2_2, 2, 2)
 A512_TD(a512_td_2_4, 2, 4)
 
 static T512 void a512_tile_dot(const uint8_t *sym, unsigned pack, unsigned W, unsigned S, uint32_t h, uint32_t q,
-                               const float *x, uint64_t c0, unsigned gs, const float *s, size_t G, float *y) {
+                               const float *x, uint64_t c0, unsigned gs, const float *s, size_t G, float *y, float off) {
     switch ((pack << 8) | W) {
-    case 0x110: a512_td_1_1(sym, S, h, q, x, c0, gs, s, G, y); break;
-    case 0x120: a512_td_1_2(sym, S, h, q, x, c0, gs, s, G, y); break;
-    case 0x140: a512_td_1_4(sym, S, h, q, x, c0, gs, s, G, y); break;
-    case 0x210: a512_td_2_1(sym, S, h, q, x, c0, gs, s, G, y); break;
-    case 0x220: a512_td_2_2(sym, S, h, q, x, c0, gs, s, G, y); break;
-    default: a512_td_2_4(sym, S, h, q, x, c0, gs, s, G, y); break;
+    case 0x110: a512_td_1_1(sym, S, h, q, x, c0, gs, s, G, y, off); break;
+    case 0x120: a512_td_1_2(sym, S, h, q, x, c0, gs, s, G, y, off); break;
+    case 0x140: a512_td_1_4(sym, S, h, q, x, c0, gs, s, G, y, off); break;
+    case 0x210: a512_td_2_1(sym, S, h, q, x, c0, gs, s, G, y, off); break;
+    case 0x220: a512_td_2_2(sym, S, h, q, x, c0, gs, s, G, y, off); break;
+    default: a512_td_2_4(sym, S, h, q, x, c0, gs, s, G, y, off); break;
     }
 }
 
