@@ -170,9 +170,11 @@ static int raw_bytes(tensor_decoder *d, const uint8_t **bytes, uint8_t **owned, 
             FAIL(ECQF_ERR_CORRUPT_STREAM, in->part_offset[ECQF_PART_DATA], "zstd frame of '%.*s' does not declare its size %llu [K-5]",
                  (int)in->name_length, in->name, (unsigned long long)want);
         ZSTD_frameHeader zfh;
-        if (ZSTD_isError(framesz) || framesz != srcn || ZSTD_getDictID_fromFrame(src, srcn) != 0 ||
-            ZSTD_getFrameHeader(&zfh, src, srcn) != 0 || zfh.windowSize > (1ull << 27))
+        if (ZSTD_isError(framesz) || framesz != srcn)
             FAIL(ECQF_ERR_CORRUPT_STREAM, in->part_offset[ECQF_PART_DATA], "zstd data of '%.*s' is not exactly one frame [K-5]",
+                 (int)in->name_length, in->name);
+        if (ZSTD_getDictID_fromFrame(src, srcn) != 0 || ZSTD_getFrameHeader(&zfh, src, srcn) != 0 || zfh.windowSize > (1ull << 27))
+            FAIL(ECQF_ERR_CORRUPT_STREAM, in->part_offset[ECQF_PART_DATA], "zstd frame of '%.*s' names a dictionary or needs a window above 2^27 [K-5]",
                  (int)in->name_length, in->name);
         if (want > SIZE_MAX) FAIL(ECQF_ERR_LIMIT, ECQF_NO_OFFSET, "tensor too large for this machine");
         buf = ecqf_alloc(d->a, (size_t)want);

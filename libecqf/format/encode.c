@@ -290,14 +290,22 @@ static int validate_desc(const ecqf_tensor_desc *d, enc_input *in, ecqf_error *e
         if ((unsigned char)d->name[k] < 0x20 || d->name[k] == 0x7F) FAIL(ECQF_ERR_BAD_UTF8, "tensor name contains a control character");
     if (d->ndim > ECQF_MAX_DIMS) FAIL(ECQF_ERR_LIMIT, "tensor '%s' has %u dimensions, more than 8", d->name, d->ndim);
     if (!ecqf_dtype_size(d->dtype)) FAIL(ECQF_ERR_BAD_DTYPE, "tensor '%s' has unknown dtype %d", d->name, d->dtype);
-    in->numel = 1;
-    for (unsigned k = 0; k < d->ndim; k++)
-        if (ecqf_mul_overflow(in->numel, d->dims[k], &in->numel) || in->numel > ECQF_MAX_NUMEL)
-            FAIL(ECQF_ERR_LIMIT, "tensor '%s' has more than 2^48 elements", d->name);
-    in->cols = d->ndim ? d->dims[d->ndim - 1] : 1;
-    in->rows = 1;
-    for (unsigned k = 0; k + 1 < d->ndim; k++)
-        if (ecqf_mul_overflow(in->rows, d->dims[k], &in->rows)) FAIL(ECQF_ERR_LIMIT, "tensor '%s' row count overflows", d->name);
+    {
+        int any_zero = 0;
+        in->numel = 1;
+        in->rows = 1;
+        for (unsigned k = 0; k < d->ndim; k++) {
+            any_zero |= d->dims[k] == 0;
+            if (k + 1 < d->ndim && ecqf_mul_overflow(in->rows, d->dims[k], &in->rows))
+                FAIL(ECQF_ERR_LIMIT, "tensor '%s' row count overflows 64 bits", d->name);
+        }
+        if (any_zero) in->numel = 0;
+        else
+            for (unsigned k = 0; k < d->ndim; k++)
+                if (ecqf_mul_overflow(in->numel, d->dims[k], &in->numel) || in->numel > ECQF_MAX_NUMEL)
+                    FAIL(ECQF_ERR_LIMIT, "tensor '%s' has more than 2^48 elements", d->name);
+        in->cols = d->ndim ? d->dims[d->ndim - 1] : 1;
+    }
     switch (d->scheme) {
     case ECQF_SCHEME_NONE:
         if (in->numel && !d->values) FAIL(ECQF_ERR_INVALID_ARGUMENT, "tensor '%s': values is NULL", d->name);

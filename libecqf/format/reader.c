@@ -145,24 +145,27 @@ int ecqf_parse_tensor_entry(const uint8_t *file, uint64_t blob_limit, uint64_t p
         if (p[8 + k] < 0x20 || p[8 + k] == 0x7F)
             FAIL(ECQF_ERR_BAD_UTF8, pos + 8 + k, "tensor name at %llu contains a control character [T-7]", (unsigned long long)(pos + 8));
     p += 8 + name_len;
-    for (unsigned d = 0; d < info->ndim; d++) {
-        info->dims[d] = ecqf_rd64(p + 8 * d);
-        if (ecqf_mul_overflow(numel, info->dims[d], &numel) || numel > ECQF_MAX_NUMEL)
-            FAIL(ECQF_ERR_LIMIT, (uint64_t)(p - file) + 8 * d, "tensor '%.*s' has more than 2^48 elements [T-8]",
-                 (int)name_len, info->name);
-    }
-    if (info->ndim == 0) numel = 1;
-    info->numel = numel;
-    info->cols = info->ndim ? info->dims[info->ndim - 1] : 1;
-    info->rows = 1;
-    for (unsigned d = 0; d + 1 < info->ndim; d++) info->rows *= info->dims[d]; /* <= numel unless a dim is 0 */
-    if (info->ndim >= 2 && numel == 0) {
-        /* rows may overflow in theory when cols == 0: recompute with saturation */
+    /* [T-8]: numel <= 2^48; rows (all dims but the last) must fit 64 bits even when a
+     * dimension is 0 and numel is therefore 0. */
+    {
+        int any_zero = 0;
         uint64_t r = 1;
-        for (unsigned d = 0; d + 1 < info->ndim; d++)
-            if (ecqf_mul_overflow(r, info->dims[d], &r))
-                FAIL(ECQF_ERR_LIMIT, (uint64_t)(p - file), "tensor '%.*s' row count overflows [T-8]", (int)name_len, info->name);
-        info->rows = r;
+        for (unsigned d = 0; d < info->ndim; d++) {
+            info->dims[d] = ecqf_rd64(p + 8 * d);
+            any_zero |= info->dims[d] == 0;
+            if (d + 1 < info->ndim && ecqf_mul_overflow(r, info->dims[d], &r))
+                FAIL(ECQF_ERR_LIMIT, (uint64_t)(p - file) + 8 * d, "tensor '%.*s' row count overflows 64 bits [T-8]",
+                     (int)name_len, info->name);
+        }
+        if (any_zero) numel = 0;
+        else
+            for (unsigned d = 0; d < info->ndim; d++)
+                if (ecqf_mul_overflow(numel, info->dims[d], &numel) || numel > ECQF_MAX_NUMEL)
+                    FAIL(ECQF_ERR_LIMIT, (uint64_t)(p - file) + 8 * d, "tensor '%.*s' has more than 2^48 elements [T-8]",
+                         (int)name_len, info->name);
+        info->numel = numel;
+        info->cols = info->ndim ? info->dims[info->ndim - 1] : 1;
+        info->rows = info->ndim ? r : 1;
     }
     p += 8ull * info->ndim;
 
@@ -182,9 +185,12 @@ int ecqf_parse_tensor_entry(const uint8_t *file, uint64_t blob_limit, uint64_t p
             info->param_dtype = sp[1];
             info->group_size = ecqf_rd16(sp + 2);
             if (!all_zero(sp + 4, 12)) FAIL(ECQF_ERR_RESERVED_NONZERO, spo + 4, "unused scheme parameter bytes are not zero [S-1]");
-            if (info->bits < 2 || info->bits > 8) FAIL(ECQF_ERR_BAD_SCHEME, spo, "bits %u outside 2..8 [S-4]", info->bits);
-            if (info->param_dtype > ECQF_DTYPE_BF16) FAIL(ECQF_ERR_BAD_SCHEME, spo + 1, "unknown parameter dtype %d [S-4]", info->param_dtype);
-            if (!valid_group(info->group_size)) FAIL(ECQF_ERR_BAD_SCHEME, spo + 2, "group size %u is not 16, 32, 64, 128 or 256 [S-4]", info->group_size);
+            {
+                const char *tag = info->scheme == ECQF_SCHEME_AFFINE ? "S-4" : "S-6";
+                if (info->bits < 2 || info->bits > 8) FAIL(ECQF_ERR_BAD_SCHEME, spo, "bits %u outside 2..8 [%s]", info->bits, tag);
+                if (info->param_dtype > ECQF_DTYPE_BF16) FAIL(ECQF_ERR_BAD_SCHEME, spo + 1, "unknown parameter dtype %d [%s]", info->param_dtype, tag);
+                if (!valid_group(info->group_size)) FAIL(ECQF_ERR_BAD_SCHEME, spo + 2, "group size %u is not 16, 32, 64, 128 or 256 [%s]", info->group_size, tag);
+            }
             if (info->cols % info->group_size)
                 FAIL(ECQF_ERR_BAD_SCHEME, spo + 2, "last dimension %llu is not a multiple of the group size %u [S-5]",
                      (unsigned long long)info->cols, info->group_size);
@@ -283,8 +289,6 @@ int ecqf_parse_tensor_entry(const uint8_t *file, uint64_t blob_limit, uint64_t p
                 FAIL(ECQF_ERR_BAD_LAYOUT, field + 8 * k, "tensor '%.*s' %s part is %llu bytes, expected %llu [B-2]",
                      (int)name_len, info->name, part_names[k], (unsigned long long)info->part_size[k],
                      (unsigned long long)want[k]);
-        if (info->coding == ECQF_CODING_ZSTD && info->numel > 0 && info->part_size[4] == 0)
-            FAIL(ECQF_ERR_BAD_LAYOUT, field + 32, "tensor '%.*s' ZSTD data part is empty [K-5]", (int)name_len, info->name);
     }
 
     /* blob layout [B-1] */
