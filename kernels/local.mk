@@ -29,7 +29,7 @@ kernels_libecqf_gpu_la_SOURCES = kernels/metal/ecqf_gpu.c kernels/metal/ecqf_gpu
 
 # Correctness harness of the GPU tests: random tensors and stories260K, bit-exact against the
 # scalar CPU backend and within 1e-5 of float64.
-check_LTLIBRARIES += tests/libgpucheck.la
+noinst_LTLIBRARIES += tests/libgpucheck.la
 tests_libgpucheck_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/kernels -I$(top_srcdir)/tools/common
 tests_libgpucheck_la_SOURCES = tests/test_gpu_common.c tests/test_gpu_common.h tools/common/safetensors.c
 GPU_TEST_LIBS = tests/libgpucheck.la kernels/libecqf-gpu.la kernels/libecqf-kernels.la libecqf/libecqf-core.la \
@@ -78,5 +78,45 @@ tests/test_metal_emu.dev.$(OBJEXT): $(srcdir)/tests/test_metal_emu.cc $(GPU_META
 CLEANFILES += tests/test_metal_emu.tg.$(OBJEXT) tests/test_metal_emu.dev.$(OBJEXT)
 else
 EXTRA_DIST += tests/test_metal.sh
+endif
+
+# CUDA: the benchmark program (kernels and correctness checks inside) is compiled when nvcc is
+# found; it is never run by make check (no GPU in CI). kernels/cuda/run-h100.sh builds and runs
+# it on a GPU machine.
+GPU_CUDA_HDRS = kernels/cuda/ecqf_cuda_body.cuh kernels/cuda/ecqf_cuda_fast.cuh
+EXTRA_DIST += kernels/cuda/ecqf-cuda-bench.cu $(GPU_CUDA_HDRS) kernels/cuda/run-h100.sh kernels/cuda/sass_count.py \
+	kernels/cuda/README.md kernels/RESULTS-GPU.md
+if HAVE_NVCC
+noinst_PROGRAMS += kernels/cuda/ecqf-cuda-bench
+kernels_cuda_ecqf_cuda_bench_SOURCES =
+kernels_cuda_ecqf_cuda_bench_LINK = $(NVCC) -arch=sm_90 -o $@
+kernels_cuda_ecqf_cuda_bench_LDADD = kernels/cuda/ecqf-cuda-bench.$(OBJEXT) tests/.libs/libgpucheck.a \
+	kernels/.libs/libecqf-gpu.a kernels/.libs/libecqf-kernels.a libecqf/.libs/libecqf-core.a \
+	-lcublas $(SODIUM_LIBS) $(ZSTD_LIBS) -lpthread -lm
+kernels_cuda_ecqf_cuda_bench_DEPENDENCIES = kernels/cuda/ecqf-cuda-bench.$(OBJEXT) tests/libgpucheck.la \
+	kernels/libecqf-gpu.la kernels/libecqf-kernels.la libecqf/libecqf-core.la
+kernels/cuda/ecqf-cuda-bench.$(OBJEXT): $(srcdir)/kernels/cuda/ecqf-cuda-bench.cu $(GPU_CUDA_HDRS) \
+		kernels/common/ecqf_kernel_body.h kernels/metal/ecqf_gpu_common.h
+	@$(MKDIR_P) kernels/cuda
+	$(AM_V_CC)$(NVCC) -std=c++17 -arch=sm_90 -O3 -lineinfo -Xcompiler -Wall,-Wextra -Werror all-warnings \
+		-I$(top_srcdir)/kernels -I$(top_srcdir)/libecqf -I$(top_srcdir)/libecqf/codec \
+		-I$(top_srcdir)/tools/common -I$(top_srcdir)/tests -c -o $@ $(srcdir)/kernels/cuda/ecqf-cuda-bench.cu
+CLEANFILES += kernels/cuda/ecqf-cuda-bench.$(OBJEXT)
+endif
+
+# Metal host program: macOS only (Objective-C, Metal and Foundation frameworks).
+if HAVE_METAL_HOST
+noinst_PROGRAMS += kernels/metal/ecqf-metal
+kernels_metal_ecqf_metal_SOURCES =
+kernels_metal_ecqf_metal_LDADD = kernels/metal/host.$(OBJEXT) kernels/libecqf-gpu.la kernels/libecqf-kernels.la \
+	libecqf/libecqf-core.la $(SODIUM_LIBS) $(ZSTD_LIBS) -lpthread -lm
+kernels_metal_ecqf_metal_LDFLAGS = -framework Metal -framework Foundation
+kernels_metal_ecqf_metal_DEPENDENCIES = kernels/metal/host.$(OBJEXT) kernels/libecqf-gpu.la kernels/libecqf-kernels.la \
+	libecqf/libecqf-core.la
+kernels/metal/host.$(OBJEXT): $(srcdir)/kernels/metal/host.m kernels/metal/ecqf_gpu.h
+	@$(MKDIR_P) kernels/metal
+	$(AM_V_CC)$(CC) -x objective-c -fobjc-arc -O2 -Wall -Wextra $(AM_CPPFLAGS) -I$(top_srcdir)/kernels \
+		-DECQF_KERNELS_DIR='"$(abs_top_srcdir)/kernels"' -c -o $@ $(srcdir)/kernels/metal/host.m
+CLEANFILES += kernels/metal/host.$(OBJEXT)
 endif
 # ==== end of GPU backends ====================================================================
