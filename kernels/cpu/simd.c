@@ -132,14 +132,16 @@ static void rows_init(const kern_job *j, const kern_isa_ops *ops, uint64_t r0, u
         size_t ds = ecqf_dtype_size(in->param_dtype);
         ops->cvt(prm + r0 * G * ds, in->param_dtype, (size_t)((r1 - r0) * G), sc);
         if (j->mode != KERN_MODE_GEMV) return;
+        if (in->scheme != ECQF_SCHEME_AFFINE) {
+            for (r = r0; r < r1; r++) j->y[r] = 0.0f;
+            return;
+        }
+        /* the biases of all the rows at once (tmp holds (r1 - r0) * G floats) */
+        ops->cvt(prm + (in->rows * G + r0 * G) * ds, in->param_dtype, (size_t)((r1 - r0) * G), tmp);
         for (r = r0; r < r1; r++) {
-            const float *s = sc + (r - r0) * G;
+            const float *b = tmp + (r - r0) * G;
             float acc = 0.0f;
-            (void)s;
-            if (in->scheme == ECQF_SCHEME_AFFINE) {
-                ops->cvt(prm + (in->rows * G + r * G) * ds, in->param_dtype, (size_t)G, tmp);
-                for (g = 0; g < G; g++) acc += tmp[g] * j->xsum[g];
-            }
+            for (g = 0; g < G; g++) acc += b[g] * j->xsum[g];
             j->y[r] = acc;
         }
     }
@@ -255,7 +257,7 @@ static int simd_tiles(kern_job *j, uint64_t tr0, uint64_t tr1, kern_scratch *s) 
     uint64_t tc;
     int rc;
     need = (KERN_GROUP + 1) * tile_buf;
-    if (j->mode == KERN_MODE_GEMV) need += (nrows * G + G + 16) * sizeof(float);
+    if (j->mode == KERN_MODE_GEMV) need += (2 * nrows * G + 16) * sizeof(float);
     base = kern_scratch_get(s, need);
     if (!base) return ECQF_ERR_NOMEM;
     for (i = 0; i < KERN_GROUP; i++) sym[i] = base + i * tile_buf;
@@ -322,7 +324,7 @@ static int simd_raw_rows(kern_job *j, uint64_t r0, uint64_t r1, kern_scratch *s)
     uint8_t *row;
     float *sc, *tmp;
     uint64_t r, c;
-    row = kern_scratch_get(s, cols + 64 + (nrows * G + G + 16) * sizeof(float));
+    row = kern_scratch_get(s, cols + 64 + (2 * nrows * G + 16) * sizeof(float));
     if (!row) return ECQF_ERR_NOMEM;
     sc = (float *)(void *)(row + ((cols + 63) & ~(size_t)63));
     tmp = sc + nrows * G;
