@@ -31,10 +31,16 @@ tool, and without any of them the tensor is reported as ECQF_ERR_UNSUPPORTED.
 
 Order of checks: exactly the order of spec section 12 ("Reading a file, step by step"),
 which says that a reader performing its steps in order, rejecting at the first failure,
-conforms.  open_ecqf() is the structural part (header, header checksum, directory, every
-entry with its blob layout, padding, tables, tile index and escapes); decode_tensor() is
-the content part (blob checksum, data decode with all stream checks, dequantization).
-Where section 12 leaves a choice, README.md says what this reader does.
+conforms; within one entry, a field is checked before anything computed from it (section
+11).  open_ecqf() is the structural part (header, header checksum, directory, every entry
+with its blob layout, padding, parameters [S-8]/[S-9], tables, tile index and escapes);
+decode_tensor() is the content part (blob checksum, data decode with all stream checks,
+dequantization).  Where sections 11 and 12 leave a choice, README.md (section O) says what
+this reader does, and where the spec still leaves a gap (section G).
+
+Sizes: the spec computes sizes exactly [C-2]; this reader does too, with Python integers,
+and emulates a reader with 64-bit sizes by rejecting, as ECQF_ERR_LIMIT, every size or
+offset of the spec that does not fit 64 bits (fit_u64).
 """
 
 import hashlib
@@ -73,7 +79,7 @@ E_BAD_TABLE = "ECQF_ERR_BAD_TABLE"
 E_BAD_TILE_INDEX = "ECQF_ERR_BAD_TILE_INDEX"
 E_CORRUPT_STREAM = "ECQF_ERR_CORRUPT_STREAM"
 E_BAD_ESCAPES = "ECQF_ERR_BAD_ESCAPES"
-# Not in section 11: used (as the brief of this reader says) when a ZSTD frame needs a
+# API-only in section 11 (never caused by file contents): used when a ZSTD frame needs a
 # decompressor that this Python installation does not have.
 E_UNSUPPORTED = "ECQF_ERR_UNSUPPORTED"
 
@@ -161,8 +167,16 @@ def is_zero(data):
     return data.count(0) == len(data)
 
 
-def check_text(data, what, clause):
-    """[M-2] well-formed UTF-8 (RFC 3629) and no byte 0.
+# [T-7] control characters forbidden in tensor names: U+0001..U+001F and U+007F.  In UTF-8
+# these code points are exactly the single bytes 0x01..0x1F and 0x7F (a byte below 0x80 is
+# never part of a multi-byte sequence), so the check can be made on the bytes.  U+0080..U+009F
+# (the C1 controls, e.g. U+0085) are not in the list and are allowed.
+NAME_CONTROL_BYTES = bytes(range(0x01, 0x20)) + b"\x7f"
+
+
+def check_text(data, what, clause, no_controls=False):
+    """[M-2] well-formed UTF-8 (RFC 3629) and no byte 0; for tensor names ([T-7],
+    `no_controls`) also no control character.  All of these are ECQF_ERR_BAD_UTF8.
 
     Python's strict UTF-8 decoder rejects overlong forms, surrogates (U+D800..U+DFFF) and
     anything above U+10FFFF, exactly the RFC 3629 rules."""
@@ -172,6 +186,22 @@ def check_text(data, what, clause):
         data.decode("utf-8", "strict")
     except UnicodeDecodeError:
         fail(E_BAD_UTF8, "%s %s is not well-formed UTF-8" % (clause, what))
+    if no_controls:
+        for i, b in enumerate(data):
+            if b in NAME_CONTROL_BYTES:
+                fail(E_BAD_UTF8, "%s %s contains the control character U+%04X at byte %d"
+                     % (clause, what, b, i))
+
+
+def fit_u64(value, what):
+    """[C-2]: arithmetic on sizes and offsets is exact in the spec, and a reader MUST detect
+    a value that does not fit its own integers.  This reader computes exactly (Python
+    integers) and then emulates a reader with 64-bit sizes: a size or offset of the spec
+    that is 2^64 or more is ECQF_ERR_LIMIT (section 11: "any size that overflows 64
+    bits")."""
+    if value > U64_MAX:
+        fail(E_LIMIT, "[C-2] %s is %d, which does not fit 64 bits" % (what, value))
+    return value
 
 
 def product(xs):
@@ -487,10 +517,12 @@ def parse_tensor_entry(cur, i):
     # -- the entry has been read; now its fields are checked --
     if reserved != 0:                                            # [T-6]
         fail(E_RESERVED_NONZERO, "[T-6] %s: reserved field is nonzero" % what)
-    check_text(t.name, what + " name", "[T-7]")
+    check_text(t.name, what + " name", "[T-7]", no_controls=True)
     what = "tensor %r" % t.name
 
-    # [T-8] element count and the matrix view (section 6)
+    # [T-8] element count and the matrix view (section 6).  Both products are exact here
+    # (Python integers), so an intermediate product never wraps: dims [2^40, 2^40, 0, 7]
+    # have rows = 0 (README, gap G2).
     t.numel = product(t.dims)
     if t.numel > (1 << 48):
         fail(E_LIMIT, "[T-8] %s: %d elements exceed 2^48" % (what, t.numel))
@@ -500,8 +532,9 @@ def parse_tensor_entry(cur, i):
         t.cols = t.dims[-1]
         t.rows = product(t.dims[:-1])
     if t.rows > U64_MAX:
-        # Only possible with a zero last dimension; a u64 reader cannot represent it [C-2].
-        fail(E_LIMIT, "[C-2] %s: row count %d does not fit 64 bits" % (what, t.rows))
+        # Only possible with a zero last dimension (else rows <= numel <= 2^48): [T-8] asks
+        # rows < 2^64 even then.
+        fail(E_LIMIT, "[T-8] %s: row count %d is not below 2^64" % (what, t.rows))
 
     if t.dtype not in DTYPES:                                    # [T-5]
         fail(E_BAD_DTYPE, "[T-5] %s: unknown dtype %d" % (what, t.dtype))
@@ -557,8 +590,10 @@ def check_scheme_params(t, what):
     Q, z, flags = struct.unpack_from("<HHB", sp, 0)
     if not is_zero(sp[5:]):                                      # [S-1]
         fail(E_RESERVED_NONZERO, "[S-1] %s: unused scheme_params bytes are nonzero" % what)
-    if not 1 <= Q <= 256:
-        fail(E_BAD_SCHEME, "[S-7] %s: alphabet %d is not in 1..256" % (what, Q))
+    if Q > 256:                      # the alphabet limit of section 10 is LIMIT (section 11)
+        fail(E_LIMIT, "[S-7] %s: alphabet %d exceeds 256" % (what, Q))
+    if Q == 0:                       # the rest of [S-7] is BAD_SCHEME
+        fail(E_BAD_SCHEME, "[S-7] %s: alphabet 0 (it must be 1..256)" % what)
     if z >= Q:
         fail(E_BAD_SCHEME, "[S-7] %s: zero_code %d is not below the alphabet %d" % (what, z, Q))
     if flags & ~(ECSQ_HAS_ESCAPE | ECSQ_PER_ROW):
@@ -603,21 +638,22 @@ def check_coding_params(t, what):
              % (what, t.Q))
     if S < 1:                                                    # [K-9]
         fail(E_BAD_CODING, "[K-9] %s: stripe_rows is 0" % what)
-    if tile_rows < 1 or tile_cols < 1:                           # [K-10]
+    if tile_rows < 1 or tile_cols < 1:              # [K-10] tile dimensions of 0: BAD_CODING
         fail(E_BAD_CODING, "[K-10] %s: tile_rows and tile_cols must be at least 1" % what)
-    if tile_rows * tile_cols > (1 << 20):
-        fail(E_BAD_CODING, "[K-10] %s: tile of %d x %d exceeds 2^20 elements"
+    if tile_rows * tile_cols > (1 << 20):           # [K-10] tile elements, a limit: LIMIT
+        fail(E_LIMIT, "[K-10] %s: tile of %d x %d exceeds 2^20 elements"
              % (what, tile_rows, tile_cols))
     t.precision = t.max_length = p
     t.lanes, t.pack, t.stripe_rows = W, pack, S
     t.tile_rows, t.tile_cols = tile_rows, tile_cols
     t.A = t.Q if pack == 1 else 256                              # [K-8]
-    # 9.1 tile grid (numel > 0 here because of [K-2])
+    # 9.1 tile grid (numel > 0 here because of [K-2]; tile_rows and tile_cols were checked
+    # above, before the tile count computed from them: section 11)
     t.TR = -(-t.rows // tile_rows)
     t.TC = -(-t.cols // tile_cols)
     t.T = t.TR * t.TC
-    if t.T > U64_MAX >> 32:                                      # [G-1] T <= 2^32 - 1
-        fail(E_BAD_TILE_INDEX, "[G-1] %s: %d tiles exceed 2^32-1" % (what, t.T))
+    if t.T > (1 << 32) - 1:                         # [G-1] tile count, a limit: LIMIT
+        fail(E_LIMIT, "[G-1] %s: %d tiles exceed 2^32-1" % (what, t.T))
 
 
 def raw_data_size(t):
@@ -645,7 +681,12 @@ def check_part_sizes(t, what):
     elif t.scheme == SCHEME_SYMMETRIC:
         expected[P_PARAMS] = t.rows * (t.cols // t.group_size) * DTYPES[t.param_dtype][1]
     elif t.scheme == SCHEME_ECSQ:
-        expected[P_PARAMS] = 4 * (t.rows if t.per_row else 1)   # f32 steps [S-8]
+        # f32 steps [S-8].  The only expected size that can overflow 64 bits: PER_ROW with
+        # cols = 0 lets rows reach 2^64 - 1 ([T-8]), and 4*rows is then a size too large for
+        # a 64-bit reader [C-2].  (AFFINE and SYMMETRIC have G = 0 groups when cols = 0, and
+        # otherwise rows*cols <= 2^48.)
+        expected[P_PARAMS] = fit_u64(4 * (t.rows if t.per_row else 1),
+                                     "%s: the params size 4*rows" % what)
     # table (8.4, 8.5) and tile_index (9.4)
     if t.coding == CODING_RANS:
         expected[P_TABLE] = 2 * t.A
@@ -670,45 +711,59 @@ def check_part_sizes(t, what):
 # File layout (section 2) and blob layout (6.2)
 # ----------------------------------------------------------------------------------------
 
-def part_offsets(sizes):
+def part_offsets(sizes, what):
     """[B-1]: blob-relative offset of each part and the blob size.  Part k starts at
-    align_up(end of part k-1, 64); an empty part occupies nothing and moves nothing."""
+    align_up(end of part k-1, 64); an empty part occupies nothing and moves nothing.
+
+    The part sizes are stored u64 fields, and `data` (and `escapes`) have no computed size
+    to compare with ([B-2]), so a part's start or end can exceed 2^64 - 1: that is a size
+    that overflows 64 bits, ECQF_ERR_LIMIT [C-2]."""
     offsets = []
     end = 0
-    for s in sizes:
+    for k, s in enumerate(sizes):
         if s == 0:
             offsets.append(end)
         else:
-            start = align_up(end, 64)
+            start = fit_u64(align_up(end, 64), "%s: the offset of the %s part"
+                            % (what, PART_NAMES[k]))
             offsets.append(start)
-            end = start + s
+            end = fit_u64(start + s, "%s: the end of the %s part" % (what, PART_NAMES[k]))
     return offsets, end
 
 
 def check_blob_structure(buf, h, t, end):
     """Section 12, per tensor entry, after the entry itself: the blob offset and the padding
-    before it, the part sizes and offsets, the padding between parts, then the table, the
-    tile index and the escapes.  `end` is E(i-1)."""
+    before it, the part sizes and offsets, the padding between parts, then the parameters,
+    the table, the tile index and the escapes.  `end` is E(i-1)."""
     what = "tensor %r" % t.name
-    start = align_up(end, h.alignment)                           # [L-1]
+    # [L-1]; `end` <= directory_offset, so this fits 64 bits unless the file is within
+    # `alignment` bytes of 2^64 -- checked all the same [C-2].
+    start = fit_u64(align_up(end, h.alignment), "%s: the computed blob offset" % what)
     if t.blob_offset != start:                                   # [T-9]
         fail(E_BAD_LAYOUT, "[T-9] %s: blob_offset %d, computed %d"
              % (what, t.blob_offset, start))
     if not is_zero(buf[end:start]):                              # [L-2]
         fail(E_NONZERO_PADDING, "[L-2] nonzero padding byte before the blob of %s" % what)
     check_part_sizes(t, what)                                    # [K-2], [B-2]
-    t.part_offset, t.blob_size = part_offsets(t.part_size)       # [B-1]
-    if t.blob_offset + t.blob_size > h.directory_offset:
+    t.part_offset, t.blob_size = part_offsets(t.part_size, what)  # [B-1], [C-2]
+    # E(i), the end offset of the blob (section 2): a value that must fit 64 bits [C-2]
+    # before it is compared with the directory offset (section 11: "a blob that ends after
+    # the directory offset" is BAD_LAYOUT).
+    e = fit_u64(t.blob_offset + t.blob_size, "%s: the end offset of the blob" % what)
+    if e > h.directory_offset:
         fail(E_BAD_LAYOUT, "[L-1] %s: the blob [%d, +%d) runs past the directory at %d"
              % (what, t.blob_offset, t.blob_size, h.directory_offset))
-    blob_end = 0
+    prev_end = 0
     for k in range(5):                                           # [B-1] padding
         if t.part_size[k]:
-            a, b = t.blob_offset + blob_end, t.blob_offset + t.part_offset[k]
+            a, b = t.blob_offset + prev_end, t.blob_offset + t.part_offset[k]
             if not is_zero(buf[a:b]):
                 fail(E_NONZERO_PADDING, "[B-1] %s: nonzero padding before the %s part"
                      % (what, PART_NAMES[k]))
-            blob_end = t.part_offset[k] + t.part_size[k]
+            prev_end = t.part_offset[k] + t.part_size[k]
+    # Section 12: "AFFINE/SYMMETRIC: check the parameters are finite [S-9]; ECSQ: check the
+    # steps [S-8]" -- at open time, before the tables and before any blob checksum.
+    read_params(t, part(buf, t, P_PARAMS))
     if t.coding == CODING_RANS:
         read_rans_table(t, part(buf, t, P_TABLE))
     elif t.coding == CODING_PREFIX:
@@ -730,18 +785,30 @@ def part(buf, t, k):
 # ----------------------------------------------------------------------------------------
 
 def read_params(t, params):
-    """Section 7: the parameter arrays, as Python floats holding binary32 values."""
-    if t.scheme == SCHEME_AFFINE:
+    """Section 7: the parameter arrays, as Python floats holding binary32 values, with the
+    checks of [S-9] and [S-8].  Called when the file is opened (section 12); the values are
+    kept for dequantization."""
+    if t.scheme in (SCHEME_AFFINE, SCHEME_SYMMETRIC):
         n = t.rows * (t.cols // t.group_size)
         size = DTYPES[t.param_dtype][1]
-        t.scales = f32_values_from(params[:n * size], t.param_dtype, n)
-        t.biases = f32_values_from(params[n * size:], t.param_dtype, n)
-    elif t.scheme == SCHEME_SYMMETRIC:
-        n = t.rows * (t.cols // t.group_size)
-        t.scales = f32_values_from(params, t.param_dtype, n)
+        if t.scheme == SCHEME_AFFINE:       # rows*G scales, then rows*G biases (7.1)
+            arrays = (("scale", params[:n * size]), ("bias", params[n * size:]))
+        else:                               # rows*(cols/block_size) scales d (7.2)
+            arrays = (("scale d", params),)
+        values = []
+        for kind, data in arrays:
+            v = f32_values_from(data, t.param_dtype, n)
+            for i, x in enumerate(v):                            # [S-9]
+                if not math.isfinite(x):
+                    fail(E_BAD_SCHEME, "[S-9] tensor %r: %s %d is %r, not finite"
+                         % (t.name, kind, i, x))
+            values.append(v)
+        t.scales = values[0]
+        t.biases = values[1] if t.scheme == SCHEME_AFFINE else None
     elif t.scheme == SCHEME_ECSQ:
         t.steps = list(le_array("f", params))
         for r, step in enumerate(t.steps):                       # [S-8]
+            # IEEE comparison: -0.0 >= 0 is true, so a step of -0.0 is allowed; NaN fails.
             if not (math.isfinite(step) and step >= 0):
                 fail(E_BAD_SCHEME, "[S-8] tensor %r: step %d is %r, not finite and >= 0"
                      % (t.name, r, step))
@@ -808,21 +875,27 @@ def read_prefix_table(t, table):
 
 
 def read_tile_index(t, index, data_size):
-    """9.4: T+1 u64 offsets; idx[0] = 0, idx[T] = size of data, nondecreasing, each tile a
-    multiple of 4 bytes [G-3]."""
+    """9.4 [G-3]: T+1 u64 offsets; idx[0] = 0, idx[T] = size of data, nondecreasing, each
+    tile a multiple of 4 bytes and, for RANS, at least the 4*W bytes of its lane states.
+    Every rule is structural: a tile index that passes lets a decoder start any tile."""
     idx = list(le_array("Q", index))
     if idx[0] != 0:
-        fail(E_BAD_TILE_INDEX, "9.4 tensor %r: idx[0] is %d, not 0" % (t.name, idx[0]))
+        fail(E_BAD_TILE_INDEX, "[G-3] tensor %r: idx[0] is %d, not 0" % (t.name, idx[0]))
     if idx[-1] != data_size:
-        fail(E_BAD_TILE_INDEX, "9.4 tensor %r: idx[T] is %d but data is %d bytes"
+        fail(E_BAD_TILE_INDEX, "[G-3] tensor %r: idx[T] is %d but data is %d bytes"
              % (t.name, idx[-1], data_size))
+    min_tile = 4 * t.lanes if t.coding == CODING_RANS else 0     # u32 state[W] (9.5)
     for k in range(t.T):
-        if idx[k + 1] < idx[k]:
-            fail(E_BAD_TILE_INDEX, "9.4 tensor %r: tile index decreases at tile %d"
+        size = idx[k + 1] - idx[k]
+        if size < 0:
+            fail(E_BAD_TILE_INDEX, "[G-3] tensor %r: tile index decreases at tile %d"
                  % (t.name, k))
-        if (idx[k + 1] - idx[k]) % 4:
+        if size % 4:
             fail(E_BAD_TILE_INDEX, "[G-3] tensor %r: tile %d is %d bytes, not a multiple of 4"
-                 % (t.name, k, idx[k + 1] - idx[k]))
+                 % (t.name, k, size))
+        if size < min_tile:
+            fail(E_BAD_TILE_INDEX, "[G-3] tensor %r: RANS tile %d is %d bytes, shorter than "
+                 "its %d lane states (%d bytes)" % (t.name, k, size, t.lanes, min_tile))
     t.tile_index = idx
 
 
@@ -890,11 +963,15 @@ def unpack_raw_codes(t, data):
 
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"           # 0xFD2FB528 little-endian (RFC 8878 3.1.1)
 ZSTD_BLOCK_MAX = 128 * 1024
+ZSTD_WINDOW_MAX = 1 << 27                  # [K-5]
 
 
 def zstd_decode_frame(t, frame, expected_size):
     """[K-5]: `frame` must be exactly one Zstandard frame that declares its content size,
-    equal to `expected_size`, with nothing after it.  Returns the content."""
+    equal to `expected_size`, names no dictionary, needs a window of at most 2^27 bytes, and
+    has nothing after it (no skippable frame either).  Returns the content.
+
+    Every [K-5] failure is ECQF_ERR_CORRUPT_STREAM (section 11)."""
     name = t.name
 
     def bad(msg):
@@ -917,14 +994,14 @@ def zstd_decode_frame(t, frame, expected_size):
         pos += 1
         window_log = 10 + (wd >> 3)
         window_size = (1 << window_log) + ((1 << window_log) >> 3) * (wd & 7)
-    did_size = (0, 1, 2, 4)[dict_flag]
+    did_size = (0, 1, 2, 4)[dict_flag]       # Dictionary_ID field: absent, 1, 2 or 4 bytes
     fcs_size = (1 if single_segment else 0, 2, 4, 8)[fcs_flag]
     if pos + did_size + fcs_size > n:
         bad("Zstandard frame header is truncated")
     dictionary_id = int.from_bytes(frame[pos:pos + did_size], "little")
     pos += did_size
-    if dictionary_id != 0:
-        bad("Zstandard frame needs dictionary %d" % dictionary_id)
+    if dictionary_id != 0:                   # [K-5] absent or 0 means "no dictionary"
+        bad("Zstandard frame names dictionary %d" % dictionary_id)
     if fcs_size == 0:
         bad("Zstandard frame does not declare its content size")
     content_size = int.from_bytes(frame[pos:pos + fcs_size], "little")
@@ -935,7 +1012,11 @@ def zstd_decode_frame(t, frame, expected_size):
         bad("Zstandard frame declares %d bytes, the RAW data is %d" % (content_size,
                                                                        expected_size))
     if single_segment:
+        # RFC 8878 3.1.1.1.2: without a Window_Descriptor, Window_Size is the content size
+        # (so a single-segment frame above 2^27 bytes is rejected too: README, gap G3).
         window_size = content_size
+    if window_size > ZSTD_WINDOW_MAX:                             # [K-5]
+        bad("Zstandard frame needs a window of %d bytes, more than 2^27" % window_size)
     block_max = min(window_size, ZSTD_BLOCK_MAX)
 
     # Walk the blocks to find where the frame ends (nothing may follow it).
@@ -1106,9 +1187,7 @@ def rans_decode_tile(t, tile_no, tile, n):
     """9.5: decode one rANS tile.  n[l] is the symbol count of lane l; returns each lane's
     list of symbols."""
     W, prec = t.lanes, t.precision
-    if len(tile) < 4 * W:
-        fail(E_CORRUPT_STREAM, "[R-4] tensor %r tile %d: %d bytes cannot hold %d lane states"
-             % (t.name, tile_no, len(tile), W))
+    assert len(tile) >= 4 * W               # [G-3], checked with the tile index
     x = list(le_array("I", tile[:4 * W]))           # x[l] = state[l]
     for l in range(W):
         if x[l] < (1 << 16):                        # [R-5]  (x < 2^32 holds for a u32)
@@ -1371,7 +1450,7 @@ def decode_tensor(buf, t):
         codes, escape_k = decode_tiles(t, data)
     if t.scheme == SCHEME_NONE:                                  # numel = 0
         return b"", b""
-    read_params(t, part(buf, t, P_PARAMS))                       # "dequantize (section 7)"
+    # "dequantize (section 7)", with the parameters read and checked at open time
     return bytes(codes), dequantize(t, codes, escape_k)
 
 

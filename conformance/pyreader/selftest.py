@@ -670,6 +670,7 @@ def main():
     check(read(build([])[0]) == [], "empty file")
 
     corruptions(good, info, tensors, rng)
+    errata(good, info, tensors)
     if with_cli:
         zstd_backend_tests()
     print("%s: %d failures, %.1f s" % ("FAIL" if FAILURES else "OK", len(FAILURES),
@@ -782,9 +783,13 @@ def corruptions(good, info, tensors, rng):
         t, "cp", t.cp[:1] + b"\3" + t.cp[2:])), E + "BAD_CODING")
     expect_error("pack 2 with Q 32", variant("w.affine_rans", lambda t: setattr(
         t, "sp", b"\5" + t.sp[1:])), E + "BAD_CODING")
+    # section 11: tile elements above 2^20 [K-10] are a limit (LIMIT); a tile dimension of
+    # 0 is BAD_CODING
     expect_error("tile too big", variant("w.affine_rans", lambda t: setattr(
         t, "cp", t.cp[:4] + struct.pack("<II", 1024, 1025) + t.cp[12:])),
-        E + "BAD_CODING")
+        E + "LIMIT")
+    expect_error("tile_cols 0", variant("w.affine_rans", lambda t: setattr(
+        t, "cp", t.cp[:4] + struct.pack("<II", 3, 0) + t.cp[12:])), E + "BAD_CODING")
     expect_error("coding_params reserved", variant("w.affine_rans", lambda t: setattr(
         t, "cp", t.cp[:12] + b"\1\0\0\0")), E + "RESERVED_NONZERO")
     expect_error("RAW with coding_params", variant("w.sym_raw", lambda t: setattr(
@@ -963,6 +968,156 @@ def corruptions(good, info, tensors, rng):
                                                   __setitem__(4, t.parts[4][:-1] +
                                                               bytes([t.parts[4][-1] ^ 1]))),
                  E + "CORRUPT_STREAM")
+
+
+def zstd_frame(content, wd=None, dict_id=None, declared=None):
+    """A Zstandard frame of one raw block, built by hand (RFC 8878): with a
+    Window_Descriptor `wd` (else Single_Segment), an optional 1-byte Dictionary_ID, and an
+    8-byte Frame_Content_Size (`declared`, default the content size)."""
+    fhd = (3 << 6) | (0 if wd is not None else 1 << 5) | (1 if dict_id is not None else 0)
+    head = R.ZSTD_MAGIC + bytes([fhd])
+    if wd is not None:
+        head += bytes([wd])
+    if dict_id is not None:
+        head += bytes([dict_id])
+    head += struct.pack("<Q", len(content) if declared is None else declared)
+    return head + (1 | (len(content) << 3)).to_bytes(3, "little") + content
+
+
+def errata(good, info, tensors):
+    """The spec errata of 68d4dcd (section 15): what changed since the reader was written."""
+    E = "ECQF_ERR_"
+
+    def variant(name, *mutations):
+        ts = good_tensors(random.Random(7), False)
+        t = ts[tensor_index(ts, name)]
+        for m in mutations:
+            m(t)
+        return build(ts)[0]
+
+    def ok(desc, buf):
+        got = read(buf)
+        check(isinstance(got, list), "%s: rejected (%s)" % (desc, got))
+
+    def none_tensor(name, dims=(1,)):
+        return W(name, list(dims), 0, 0, 0, b"", b"", [b""] * 4 + [bytes(4 * math.prod(dims))],
+                 b"", b"")
+
+    # [T-7] control characters U+0001..U+001F and U+007F in names: BAD_UTF8.  U+0085 (a C1
+    # control) is not in the list.  Metadata keys ([M-2]) have no such rule.
+    for cc in (b"\n", b"\t", b"\x1f", b"\x7f", b"\x01"):
+        expect_error("name with control character %r" % cc,
+                     build([none_tensor(b"a" + cc + b"b")])[0], E + "BAD_UTF8")
+    ok("name with U+0085", build([none_tensor("a\u0085b")])[0])
+    ok("metadata key with a tab", build([], [(b"k\tx", 1, 1)])[0])
+
+    # [T-8]: rows < 2^64 even when the last dimension is 0 (LIMIT); intermediate products
+    # are exact
+    expect_error("rows = 2^64", build([none_tensor("r", (2 ** 32, 2 ** 32, 0))])[0],
+                 E + "LIMIT")
+    ok("rows = 2^49, numel 0", build([none_tensor("r", (2 ** 25, 2 ** 24, 0))])[0])
+    ok("rows = 2^64 - 1, numel 0", build([none_tensor("r", (2 ** 64 - 1, 1, 0))])[0])
+    ok("dims [2^40, 2^40, 0, 7]: rows = 0", build([none_tensor("r", (2 ** 40, 2 ** 40, 0,
+                                                                     7))])[0])
+    # [C-2]: PER_ROW ECSQ with rows = 2^63 and no column: 4*rows bytes of steps overflow
+    expect_error("ECSQ PER_ROW params size 4*2^63", build([W(
+        "e", [2 ** 63, 0], 3, 0, 0, struct.pack("<HHB", 4, 1, 2), b"", [b""] * 5, b"",
+        b"")])[0], E + "LIMIT")
+
+    # [C-2]: a part size whose end does not fit 64 bits is LIMIT, not BAD_LAYOUT
+    k = tensor_index(tensors, "w.affine_rans")
+    data_size_pos = info["cksum_pos"][k] - 8                    # part_size[4]
+    expect_error("data part size 2^64 - 8", reseal_header(patch(good, data_size_pos, struct.pack(
+        "<Q", 2 ** 64 - 8))), E + "LIMIT")
+    expect_error("data part size 2^62 (fits, runs past the directory)", reseal_header(patch(
+        good, data_size_pos, struct.pack("<Q", 2 ** 62))), E + "BAD_LAYOUT")
+
+    # [S-7]: an alphabet above 256 is LIMIT, an alphabet of 0 is BAD_SCHEME
+    expect_error("ECSQ alphabet 257", variant("w.ecsq_zstd", lambda t: setattr(
+        t, "sp", struct.pack("<HHB", 257, 2, 1).ljust(16, b"\0"))), E + "LIMIT")
+    expect_error("ECSQ alphabet 0", variant("w.ecsq_zstd", lambda t: setattr(
+        t, "sp", struct.pack("<HHB", 0, 0, 0).ljust(16, b"\0"))), E + "BAD_SCHEME")
+
+    # [G-1]: more than 2^32 - 1 tiles is LIMIT (checked before the part sizes)
+    many = W("many", [65536, 65537], 3, 1, 0, struct.pack("<HHB", 2, 0, 0),
+             coding_params(10, 1, 1, 1, 1, 1),
+             [f32_bytes([1.0]), struct.pack("<2H", 512, 512), struct.pack("<2Q", 0, 4), b"",
+              struct.pack("<I", 0x10000)], b"", b"")
+    expect_error("2^32 + 65536 tiles", build([many])[0], E + "LIMIT")
+
+    # [G-3]: a RANS tile shorter than its 4*W bytes of states is BAD_TILE_INDEX, found when
+    # the file is opened (so before the blob checksum, which is stale here)
+    def short_tile(t):
+        n = len(t.parts[2]) // 8
+        idx = list(struct.unpack("<%dQ" % n, t.parts[2]))
+        idx[1] = 4                                              # W = 8: 32 bytes of states
+        t.parts[2] = struct.pack("<%dQ" % n, *idx)
+    expect_error("RANS tile of 4 bytes, 8 lanes", variant("w.affine_rans", short_tile),
+                 E + "BAD_TILE_INDEX")
+
+    # [S-9]: AFFINE/SYMMETRIC parameters must be finite; checked at open (section 12), after
+    # the part padding and before the table, tile index, escapes and blob checksum
+    def param16(i, h):
+        return lambda t: t.parts.__setitem__(0, t.parts[0][:2 * i] + struct.pack("<H", h) +
+                                             t.parts[0][2 * i + 2:])
+    n_groups = 5 * 96 // 32                                     # w.affine_rans: rows*G
+    expect_error("AFFINE f16 scale NaN", variant("w.affine_rans", param16(3, 0x7E00)),
+                 E + "BAD_SCHEME")
+    expect_error("AFFINE f16 bias -inf", variant("w.affine_rans", param16(n_groups + 1, 0xFC00)),
+                 E + "BAD_SCHEME")
+    expect_error("AFFINE f32 scale inf", variant("w.affine8_wide", lambda t: t.parts.__setitem__(
+        0, struct.pack("<I", 0x7F800000) + t.parts[0][4:])), E + "BAD_SCHEME")
+    expect_error("SYMMETRIC bf16 d NaN", variant("w.sym_raw", param16(2, 0xFFC1)),
+                 E + "BAD_SCHEME")
+    ok("AFFINE f16 scale 65504 and subnormal bias", variant("w.affine_rans", param16(0, 0x7BFF),
+                                                           param16(n_groups, 0x0001)))
+
+    def bad_table(t):
+        f = bytearray(t.parts[1])
+        f[0] += 1
+        t.parts[1] = bytes(f)
+    expect_error("NaN scale and a bad table: params are checked first",
+                 variant("w.affine_rans", param16(3, 0x7E00), bad_table), E + "BAD_SCHEME")
+    expect_error("NaN step and a bad table: steps are checked first",
+                 variant("w.ecsq_prefix", lambda t: t.parts.__setitem__(
+                     0, struct.pack("<I", 0x7FC00000) + t.parts[0][4:]), bad_table),
+                 E + "BAD_SCHEME")
+    blob_off = info["blobs"][k][0]                              # params at blob offset 0
+    expect_error("NaN scale with a stale blob checksum: checked at open",
+                 patch(good, blob_off + 6, struct.pack("<H", 0x7E00)), E + "BAD_SCHEME")
+    # [S-8]: -0.0 is a valid step (it compares equal to 0)
+    ok("ECSQ step -0.0", variant("w.ecsq_zstd", lambda t: t.parts.__setitem__(
+        0, struct.pack("<I", 0x80000000))))
+
+    # [K-5]: no dictionary, a window of at most 2^27, one frame of the declared size
+    def zdata(**kw):
+        return lambda t: t.parts.__setitem__(4, zstd_frame(pack_raw_codes(t.codes, 3), **kw))
+    ok("ZSTD window 2^27", variant("w.ecsq_zstd", zdata(wd=17 << 3)))
+    expect_error("ZSTD window 2^27 + 2^24", variant("w.ecsq_zstd", zdata(wd=(17 << 3) | 1)),
+                 E + "CORRUPT_STREAM")
+    ok("ZSTD dictionary ID 0", variant("w.ecsq_zstd", zdata(dict_id=0)))
+    expect_error("ZSTD dictionary ID 1", variant("w.ecsq_zstd", zdata(dict_id=1)),
+                 E + "CORRUPT_STREAM")
+    expect_error("ZSTD skippable frame first", variant("w.ecsq_zstd", lambda t: t.parts.
+                                                       __setitem__(4, b"\x50\x2a\x4d\x18" +
+                                                                   bytes(4) + t.parts[4])),
+                 E + "CORRUPT_STREAM")
+    # Single_Segment: Window_Size is the content size (RFC 8878), here 2^30 bytes of f32
+    big = W("big", [2 ** 28], 0, 3, 0, b"", b"",
+            [b""] * 4 + [zstd_frame(b"", declared=2 ** 30)], b"", b"")
+    expect_error("ZSTD single segment of 2^30 bytes", build([big])[0], E + "CORRUPT_STREAM")
+    # [B-2]: the ZSTD data size is variable, so an empty data part is a broken frame
+    expect_error("ZSTD empty data part", variant("w.ecsq_zstd", lambda t: t.parts.__setitem__(
+        4, b"")), E + "CORRUPT_STREAM")
+
+    # 7.3.1: an empty tensor with HAS_ESCAPE has no escapes part ([K-2] if it has one)
+    ok("empty ECSQ with HAS_ESCAPE, PER_ROW [3, 0]", build([W(
+        "e", [3, 0], 3, 0, 0, struct.pack("<HHB", 4, 1, 3), b"",
+        [f32_bytes([1.0, 2.0, -0.0]), b"", b"", b"", b""], b"", b"")])[0])
+    expect_error("empty ECSQ with an escapes part", build([W(
+        "e", [3, 0], 3, 0, 0, struct.pack("<HHB", 4, 1, 3), b"",
+        [f32_bytes([1.0, 2.0, 3.0]), b"", b"", struct.pack("<2I", 0, 0), b""], b"", b"")])[0],
+        E + "BAD_CODING")
 
 
 def zstd_backend_tests():
