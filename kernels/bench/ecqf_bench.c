@@ -80,6 +80,16 @@ static void flush_caches(void) {
 
 typedef int (*bench_fn)(void *arg);
 
+static double cpu_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* Process CPU time / wall time of the last time_call: about the thread count when the
+ * threads really ran in parallel; less when other jobs held the cores. */
+static double last_util;
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -87,7 +97,7 @@ static int cmp_double(const void *a, const void *b) {
 
 /* Median seconds per call. Warm: calls are batched so that a sample lasts >= 2 ms. */
 static double time_call(bench_fn fn, void *arg, int reps, int cold) {
-    double samples[101], t0;
+    double samples[101], t0, w_all = 0, c0;
     int inner = 1, i, k;
     if (reps > 101) reps = 101;
     if (fn(arg)) return NAN; /* warm-up, and the status */
@@ -99,12 +109,18 @@ static double time_call(bench_fn fn, void *arg, int reps, int cold) {
             inner *= 2;
         }
     }
+    c0 = 0;
     for (i = 0; i < reps; i++) {
+        double c1;
         if (cold) flush_caches();
+        c1 = cpu_now();
         t0 = now();
         for (k = 0; k < inner; k++) fn(arg);
         samples[i] = (now() - t0) / inner;
+        c0 += cpu_now() - c1;
+        w_all += samples[i] * inner;
     }
+    last_util = w_all > 0 ? c0 / w_all : 0;
     qsort(samples, (size_t)reps, sizeof samples[0], cmp_double);
     return samples[reps / 2];
 }
@@ -113,14 +129,15 @@ static double time_call(bench_fn fn, void *arg, int reps, int cold) {
 
 static FILE *jf;
 static int jfirst = 1;
+static double rec_util; /* CPU seconds per wall second of the row being recorded */
 
 static void jrec(const char *shape, const char *tensor, int threads, const char *cache, const char *what, double sec,
                  double weights, double bytes, double bits_per_weight) {
     if (!jf) return;
     fprintf(jf, "%s\n    {\"shape\": \"%s\", \"tensor\": \"%s\", \"threads\": %d, \"cache\": \"%s\", \"what\": \"%s\", "
-                "\"seconds\": %.9g, \"gweights_per_s\": %.6g, \"gbytes_per_s\": %.6g, \"bits_per_weight\": %.6g}",
+                "\"seconds\": %.9g, \"gweights_per_s\": %.6g, \"gbytes_per_s\": %.6g, \"bits_per_weight\": %.6g, \"cpu_util\": %.3g}",
             jfirst ? "" : ",", shape, tensor, threads, cache, what, sec, weights / sec * 1e-9,
-            bytes > 0 ? bytes / sec * 1e-9 : 0.0, bits_per_weight);
+            bytes > 0 ? bytes / sec * 1e-9 : 0.0, bits_per_weight, rec_util);
     jfirst = 0;
 }
 
@@ -396,7 +413,7 @@ static int bench_shape(const opts *o, shape_run *sr) {
     printf("  zstd -%d: packed 4-bit %.3f b/w (ratio %.4f), one code per byte %.3f b/w (ratio %.3f vs 8 b)\n",
            o->zstd_level, 8.0 * (double)zps / (double)n, (double)(n / 2) / (double)zps, 8.0 * (double)zbs / (double)n,
            (double)n / (double)zbs);
-    printf("  %-7s %-5s | %-21s | %-31s | %-17s | %-17s | %-8s | %-13s | %s\n", "threads", "cache",
+    printf("  %-7s %-5s | %-21s | %-31s | %-17s | %-17s | %-8s | %-13s | %s\n", "thr(cpu)", "cache",
            "decode Gw/s rans prefx", "fused Gw/s (GB/s) rans  prefix", "plain4 Gw/s(GB/s)", "f32 Gw/s (GB/s)",
            "fused/pl", "zstd Gw/s p/b", "hts Gw/s p/b");
     for (th = 1; th <= o->threads_max; th++) {
@@ -406,7 +423,7 @@ static int bench_shape(const opts *o, shape_run *sr) {
             const int cold = ci == 1;
             const char *cname = cold ? "cold" : "warm";
             double t_dr, t_dp, t_fr, t_fp, t_pl, t_f32, t_zp = NAN, t_zb = NAN, t_hp = NAN, t_hb = NAN;
-            double t_fr1 = NAN, t_fp1 = NAN, t_dr1 = NAN, t_dp1 = NAN, t_d15 = NAN, t_f15 = NAN;
+            double t_fr1 = NAN, t_fp1 = NAN, t_dr1 = NAN, t_dp1 = NAN, t_d15 = NAN, t_f15 = NAN, util;
             gemv_arg ga;
             if ((cold && !o->cold) || (!cold && !o->warm)) continue;
             ga.pool = pool;
@@ -415,6 +432,8 @@ static int bench_shape(const opts *o, shape_run *sr) {
             ga.plan = plan[V_RANS2];
             t_dr = time_call(do_decode, &ga, o->reps, cold);
             t_fr = time_call(do_gemv, &ga, o->reps, cold);
+            util = last_util;
+            rec_util = util;
             ga.plan = plan[V_PREFIX2];
             t_dp = time_call(do_decode, &ga, o->reps, cold);
             t_fp = time_call(do_gemv, &ga, o->reps, cold);
@@ -473,8 +492,8 @@ static int bench_shape(const opts *o, shape_run *sr) {
                 fprintf(stderr, "ecqf-bench: a kernel failed on %s\n", sr->label);
                 rc = 1;
             }
-            printf("  %-7d %-5s | %9.2f %9.2f   | %6.2f (%5.2f) %6.2f (%5.2f)   | %6.2f (%6.2f)   | %5.2f (%6.2f)   | %5.3f    | %5.2f %5.2f   | %5.2f %5.2f\n",
-                   th, cname, n / t_dr * 1e-9, n / t_dp * 1e-9, n / t_fr * 1e-9,
+            printf("  %d (%.1f) %-5s | %9.2f %9.2f   | %6.2f (%5.2f) %6.2f (%5.2f)   | %6.2f (%6.2f)   | %5.2f (%6.2f)   | %5.3f    | %5.2f %5.2f   | %5.2f %5.2f\n",
+                   th, util, cname, n / t_dr * 1e-9, n / t_dp * 1e-9, n / t_fr * 1e-9,
                    ecqf_kernel_plan_bytes(plan[V_RANS2]) / t_fr * 1e-9, n / t_fp * 1e-9,
                    ecqf_kernel_plan_bytes(plan[V_PREFIX2]) / t_fp * 1e-9, n / t_pl * 1e-9,
                    ecqf_kernel_plan_bytes(plan[V_RAW4]) / t_pl * 1e-9, n / t_f32 * 1e-9,
@@ -681,6 +700,8 @@ int main(int argc, char **argv) {
     machine_info(stdout, 0);
     printf("Gw/s = 1e9 weights per second; GB/s = bytes of the tensor read (codes, scales, biases, tables, tile index) per second.\n"
            "warm = repeated calls (data stays cached when it fits), cold = caches flushed (128 MiB read) before every call.\n"
+           "thr(cpu) = threads (process CPU seconds per wall second during the fused rANS timing: below the thread count\n"
+           "when other jobs held the cores).\n"
            "fused/pl = plain 4-bit time / best fused time (higher is better for fused).  zstd and htscodecs: 1 thread,\n"
            "p = packed 4-bit codes, b = one code per byte.  htscodecs: %s.\n",
            hts_comp ? "loaded (libhtscodecs.so.2)" : "not available");
