@@ -83,6 +83,10 @@ typedef struct kern_isa_ops {
     /* the same for a full row of RAW 4-bit codes (2 per byte, low nibble first), with xperm
      * the reordered x; cols is a multiple of 64 and of gs, gs a multiple of 32 or cols == gs */
     float (*raw4_row)(const uint8_t *packed, const float *xperm, size_t cols, unsigned gs, const float *s, float off);
+    /* four rows at once (x loaded once per four rows, as MLX's qmv does), rows `stride` bytes
+     * apart, scales s[k*G + g] of row k; NULL where the ISA has none */
+    void (*raw4_rows4)(const uint8_t *packed, size_t stride, const float *xperm, size_t cols, unsigned gs,
+                       const float *s, size_t G, float off, float *out);
     float (*dot_f32)(const float *w, const float *x, size_t n);
     /* n params of dtype -> float */
     void (*cvt)(const uint8_t *src, int dtype, size_t n, float *dst);

@@ -500,7 +500,7 @@ static void job_init(kern_job *j, const ecqf_kernel_plan *p, int mode) {
         j->nitems = (p->TR + j->per_item - 1) / j->per_item;
     } else {
         uint64_t cols = p->info.cols ? p->info.cols : 1;
-        j->per_item = cols >= 16384 ? 1 : 16384 / cols;
+        j->per_item = cols >= 4096 ? 4 : (16384 / cols + 3) / 4 * 4; /* multiples of 4 rows */
         j->nitems = (p->info.rows + j->per_item - 1) / j->per_item;
     }
     atomic_init(&j->next, 0);

@@ -98,7 +98,7 @@ static void gen_tile_dot(const uint8_t *sym, unsigned pack, unsigned W, unsigned
     }
 }
 
-const kern_isa_ops kern_ops_generic = {ECQF_ISA_SCALAR, gen_row_dot, gen_raw4_row, gen_dot_f32, gen_cvt, gen_tile_dot, 1};
+const kern_isa_ops kern_ops_generic = {ECQF_ISA_SCALAR, gen_row_dot, gen_raw4_row, NULL, gen_dot_f32, gen_cvt, gen_tile_dot, 1};
 
 static const kern_isa_ops *ops_for(int backend) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -331,6 +331,16 @@ static int simd_raw_rows(kern_job *j, uint64_t r0, uint64_t r1, kern_scratch *s)
     if (j->mode == KERN_MODE_GEMV) rows_init(j, ops, r0, r1, sc, tmp);
     for (r = r0; r < r1; r++) {
         uint8_t *u = j->mode == KERN_MODE_DECODE && j->codes ? j->codes + r * cols : row;
+        if (fast4 && ops->raw4_rows4 && r + 4 <= r1) {
+            float o4[4];
+            ops->raw4_rows4(data + r * cols / 2, cols / 2, j->xperm, cols, p->group_size, sc + (r - r0) * G, G, p->off, o4);
+            j->y[r] += o4[0];
+            j->y[r + 1] += o4[1];
+            j->y[r + 2] += o4[2];
+            j->y[r + 3] += o4[3];
+            r += 3;
+            continue;
+        }
         if (fast4) {
             j->y[r] += ops->raw4_row(data + r * cols / 2, j->xperm, cols, p->group_size, sc + (r - r0) * G, p->off);
             continue;

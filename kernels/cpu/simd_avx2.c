@@ -155,6 +155,6 @@ static T256 void a2_tile_dot(const uint8_t *sym, unsigned pack, unsigned W, unsi
     }
 }
 
-const kern_isa_ops kern_ops_avx2 = {ECQF_ISA_AVX2, a2_row_dot, a2_raw4_row, a2_dot_f32, a2_cvt, a2_tile_dot, 8};
+const kern_isa_ops kern_ops_avx2 = {ECQF_ISA_AVX2, a2_row_dot, a2_raw4_row, NULL, a2_dot_f32, a2_cvt, a2_tile_dot, 8};
 
 #endif

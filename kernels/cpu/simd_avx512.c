@@ -97,6 +97,34 @@ static T512 float a512_raw4_row(const uint8_t *packed, const float *xperm, size_
     return _mm512_reduce_add_ps(acc);
 }
 
+/* Four rows of RAW 4-bit codes, groups of 64: each x vector is loaded once for the four rows. */
+static T512 void a512_raw4_rows4(const uint8_t *packed, size_t stride, const float *xperm, size_t cols, unsigned gs,
+                                 const float *s, size_t G, float off, float *out) {
+    const __m512 tab = _mm512_sub_ps(_mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_ps(off));
+    __m512 acc[4];
+    size_t g, k;
+    if (gs != 64 || cols < 64) {
+        for (k = 0; k < 4; k++) out[k] = a512_raw4_row(packed + k * stride, xperm, cols, gs, s + k * G, off);
+        return;
+    }
+    for (k = 0; k < 4; k++) acc[k] = _mm512_setzero_ps();
+    for (g = 0; g < cols / 64; g++) {
+        const __m512 x0 = _mm512_loadu_ps(xperm + 64 * g), x1 = _mm512_loadu_ps(xperm + 64 * g + 16);
+        const __m512 x2 = _mm512_loadu_ps(xperm + 64 * g + 32), x3 = _mm512_loadu_ps(xperm + 64 * g + 48);
+        for (k = 0; k < 4; k++) {
+            const uint8_t *q = packed + k * stride + 32 * g;
+            __m512i v0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)q));
+            __m512i v1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(q + 16)));
+            __m512 t0 = _mm512_mul_ps(_mm512_permutexvar_ps(v0, tab), x0);
+            __m512 t1 = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v0, 4), tab), x1);
+            t0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(v1, tab), x2, t0);
+            t1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v1, 4), tab), x3, t1);
+            acc[k] = _mm512_fmadd_ps(_mm512_add_ps(t0, t1), _mm512_set1_ps(s[k * G + g]), acc[k]);
+        }
+    }
+    for (k = 0; k < 4; k++) out[k] = _mm512_reduce_add_ps(acc[k]);
+}
+
 static T512 float a512_dot_f32(const float *w, const float *x, size_t n) {
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
     size_t i = 0;
@@ -209,7 +237,7 @@ static T512 void a512_tile_dot(const uint8_t *sym, unsigned pack, unsigned W, un
     }
 }
 
-const kern_isa_ops kern_ops_avx512 = {ECQF_ISA_AVX512, a512_row_dot, a512_raw4_row, a512_dot_f32, a512_cvt,
+const kern_isa_ops kern_ops_avx512 = {ECQF_ISA_AVX512, a512_row_dot, a512_raw4_row, a512_raw4_rows4, a512_dot_f32, a512_cvt,
                                       a512_tile_dot, 16};
 
 #endif
