@@ -101,28 +101,36 @@ static T512 float a512_raw4_row(const uint8_t *packed, const float *xperm, size_
 static T512 void a512_raw4_rows4(const uint8_t *packed, size_t stride, const float *xperm, size_t cols, unsigned gs,
                                  const float *s, size_t G, float off, float *out) {
     const __m512 tab = _mm512_sub_ps(_mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_ps(off));
-    __m512 acc[4];
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    const uint8_t *q0 = packed, *q1 = packed + stride, *q2 = packed + 2 * stride, *q3 = packed + 3 * stride;
     size_t g, k;
     if (gs != 64 || cols < 64) {
         for (k = 0; k < 4; k++) out[k] = a512_raw4_row(packed + k * stride, xperm, cols, gs, s + k * G, off);
         return;
     }
-    for (k = 0; k < 4; k++) acc[k] = _mm512_setzero_ps();
+#define A512_ROW(Q, A, S)                                                                                 \
+    do {                                                                                                  \
+        __m512i v0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)((Q) + 32 * g)));       \
+        __m512i v1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)((Q) + 32 * g + 16)));  \
+        __m512 t0 = _mm512_mul_ps(_mm512_permutexvar_ps(v0, tab), x0);                                     \
+        __m512 t1 = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v0, 4), tab), x1);               \
+        t0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(v1, tab), x2, t0);                                      \
+        t1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v1, 4), tab), x3, t1);                \
+        A = _mm512_fmadd_ps(_mm512_add_ps(t0, t1), _mm512_set1_ps(S), A);                                  \
+    } while (0)
     for (g = 0; g < cols / 64; g++) {
         const __m512 x0 = _mm512_loadu_ps(xperm + 64 * g), x1 = _mm512_loadu_ps(xperm + 64 * g + 16);
         const __m512 x2 = _mm512_loadu_ps(xperm + 64 * g + 32), x3 = _mm512_loadu_ps(xperm + 64 * g + 48);
-        for (k = 0; k < 4; k++) {
-            const uint8_t *q = packed + k * stride + 32 * g;
-            __m512i v0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)q));
-            __m512i v1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(q + 16)));
-            __m512 t0 = _mm512_mul_ps(_mm512_permutexvar_ps(v0, tab), x0);
-            __m512 t1 = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v0, 4), tab), x1);
-            t0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(v1, tab), x2, t0);
-            t1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v1, 4), tab), x3, t1);
-            acc[k] = _mm512_fmadd_ps(_mm512_add_ps(t0, t1), _mm512_set1_ps(s[k * G + g]), acc[k]);
-        }
+        A512_ROW(q0, a0, s[g]);
+        A512_ROW(q1, a1, s[G + g]);
+        A512_ROW(q2, a2, s[2 * G + g]);
+        A512_ROW(q3, a3, s[3 * G + g]);
     }
-    for (k = 0; k < 4; k++) out[k] = _mm512_reduce_add_ps(acc[k]);
+#undef A512_ROW
+    out[0] = _mm512_reduce_add_ps(a0);
+    out[1] = _mm512_reduce_add_ps(a1);
+    out[2] = _mm512_reduce_add_ps(a2);
+    out[3] = _mm512_reduce_add_ps(a3);
 }
 
 static T512 float a512_dot_f32(const float *w, const float *x, size_t n) {
