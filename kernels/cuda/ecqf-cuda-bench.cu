@@ -344,7 +344,10 @@ static bool dev_fast_init(dev_fast &d, const ecqf_tensor_info &in) {
 /* ---- launching the fast kernels -------------------------------------------------------------- */
 typedef void (*fused_fn)(ecqf_cu_fast_args);
 
-template <int C, int S, int NT, int B> static fused_fn fused_ptr() { return ecqf_cu_fused<C, S, NT, B>; }
+static bool g_win = false; /* the register-window word stream (ECQF_CU WIN variant) */
+template <int C, int S, int NT, int B> static fused_fn fused_ptr() {
+    return g_win ? ecqf_cu_fused<C, S, NT, B, true> : ecqf_cu_fused<C, S, NT, B, false>;
+}
 
 template <int C, int NT, int B> static fused_fn fused_sel_s(unsigned S) {
     return S == 4 ? fused_ptr<C, 4, NT, B>() : fused_ptr<C, 8, NT, B>();
@@ -365,15 +368,23 @@ static fused_fn fused_kernel(int coding, unsigned S, unsigned NT, unsigned B) {
     return coding == ECQF_CODING_RANS ? fused_sel<ECQF_CU_CODING_RANS>(S, NT, B) : fused_sel<ECQF_CU_CODING_PREFIX>(S, NT, B);
 }
 static fused_fn decode_kernel(int coding, unsigned NT) {
+    if (g_win) {
+        if (coding == ECQF_CODING_RANS)
+            return NT == 2 ? ecqf_cu_decode<ECQF_CU_CODING_RANS, 2, true> : ecqf_cu_decode<ECQF_CU_CODING_RANS, 1, true>;
+        return NT == 2 ? ecqf_cu_decode<ECQF_CU_CODING_PREFIX, 2, true> : ecqf_cu_decode<ECQF_CU_CODING_PREFIX, 1, true>;
+    }
     if (coding == ECQF_CODING_RANS) return NT == 2 ? ecqf_cu_decode<ECQF_CU_CODING_RANS, 2> : ecqf_cu_decode<ECQF_CU_CODING_RANS, 1>;
     return NT == 2 ? ecqf_cu_decode<ECQF_CU_CODING_PREFIX, 2> : ecqf_cu_decode<ECQF_CU_CODING_PREFIX, 1>;
 }
 
-/* blocks for a persistent launch: as many as fit on every SM */
+/* blocks for a persistent launch: as many as fit on every SM, at most g_cap_per_sm (0: no cap;
+ * fewer blocks leave more of the SM's 256 KB to L1, which the stream prefetch and x use) */
+static unsigned g_cap_per_sm = 0;
 static unsigned persistent_blocks(fused_fn f, size_t smem, unsigned needed_warps) {
     int per_sm = 0;
     CK(cudaFuncSetAttribute((const void *)f, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, f, 128, smem));
+    if (g_cap_per_sm && per_sm > (int)g_cap_per_sm) per_sm = (int)g_cap_per_sm;
     unsigned b = (unsigned)std::max(1, per_sm) * (unsigned)g_sms;
     unsigned need = (needed_warps + 3) / 4;
     return std::max(1u, std::min(b, need));
@@ -537,18 +548,24 @@ static bool check_fast(qtensor &q, int k, unsigned S, const char *what, double *
     ref_gemv(q, x.data(), yr.data(), 1);
     double worst = 0;
     bool ok = true;
-    for (unsigned NT = 1; NT <= 2; NT++) {
-        d.a.x = dx;
-        CK(cudaMemset(dy, 0xFF, y.size() * 4)); /* poison (NaN) */
-        launch_fused(fused_kernel(in.coding, S, NT, 1), d.a, NT, 1, dy);
-        CK(cudaStreamSynchronize(g_stream));
-        CK(cudaMemcpy(y.data(), dy, y.size() * 4, cudaMemcpyDeviceToHost));
-        double e = norm_err(y.data(), yr.data(), y.size());
-        worst = std::max(worst, e);
-        if (!(e <= 1e-5)) ok = false;
-    }
-    /* decode alone vs the reference decoder (first tiles) */
-    {
+    for (int win = 0; win <= 1; win++)
+        for (unsigned NT = 1; NT <= 2; NT++) {
+            g_win = win;
+            d.a.x = dx;
+            CK(cudaMemset(dy, 0xFF, y.size() * 4)); /* poison (NaN) */
+            launch_fused(fused_kernel(in.coding, S, NT, 1), d.a, NT, 1, dy);
+            CK(cudaStreamSynchronize(g_stream));
+            CK(cudaMemcpy(y.data(), dy, y.size() * 4, cudaMemcpyDeviceToHost));
+            double e = norm_err(y.data(), yr.data(), y.size());
+            worst = std::max(worst, e);
+            if (!(e <= 1e-5)) {
+                ok = false;
+                printf("  fused NT=%u win=%d: norm error %.3g\n", NT, win, e);
+            }
+        }
+    /* decode alone vs the reference decoder (first tiles), both stream variants */
+    for (int win = 0; win <= 1 && ok; win++) {
+        g_win = win;
         const unsigned steps = in.tile_rows * in.tile_cols / 64;
         const unsigned nt = std::min<unsigned>(d.a.T, 64);
         unsigned *ds;
@@ -585,14 +602,15 @@ static bool check_fast(qtensor &q, int k, unsigned S, const char *what, double *
                 for (unsigned l = 0; l < 32; l++) {
                     unsigned w = hs[(size_t)t * steps * 8 + (st / 4) * 32 + l];
                     if (((w >> (8 * (st % 4))) & 0xFF) != sym[(size_t)st * 32 + l]) {
-                        printf("  decode mismatch tile %u step %u lane %u\n", t, st, l);
+                        printf("  decode mismatch (win=%d) tile %u step %u lane %u\n", win, t, st, l);
                         ok = false;
                         break;
                     }
                 }
         }
     }
-    printf("  %-40s %-6s fast fused (NT 1, 2): norm error %.3g %s; decode-alone symbols %s\n", what,
+    g_win = false;
+    printf("  %-40s %-6s fast fused (NT 1, 2; load and window streams): norm error %.3g %s; decode-alone symbols %s\n", what,
            ecqf_coding_name(in.coding), worst, worst <= 1e-5 ? "ok" : "FAIL", ok ? "ok" : "FAIL");
     if (!ok) g_fail++;
     if (err_out) *err_out = worst;
@@ -674,7 +692,12 @@ static void profile_once(const shape_cfg &sh) {
             dev_fast d;
             if (!dev_fast_init(d, q.info[k])) continue;
             d.a.x = dx;
-            for (unsigned NT = 1; NT <= 2; NT++) launch_fused(fused_kernel(q.info[k].coding, S, NT, 1), d.a, NT, 1, dy);
+            for (int win = 0; win <= 1; win++)
+                for (unsigned NT = 1; NT <= 2; NT++) {
+                    g_win = win;
+                    launch_fused(fused_kernel(q.info[k].coding, S, NT, 1), d.a, NT, 1, dy);
+                }
+            g_win = false;
             CK(cudaStreamSynchronize(g_stream));
             dev_fast_free(d);
         }
@@ -855,7 +878,7 @@ static void bench_shape(const shape_cfg &sh, const std::vector<unsigned> &batche
         double tp = INFINITY;
         unsigned bestR = 4, bestK = (unsigned)cols;
         for (unsigned R : {1u, 2u, 4u, 8u}) {
-            if (rows % R || R * B > 16 || (R == 1 && B < 4)) continue;
+            if (rows % R || (B > 1 && R > 4) || R * B > 32 || (R == 1 && B < 4)) continue;
             for (unsigned kc : {(unsigned)cols, 4096u, 2048u, 1024u}) {
                 if (kc > cols || (kc != cols && cols % kc)) continue;
                 if (quick && R != 4) continue;
@@ -889,25 +912,35 @@ static void bench_shape(const shape_cfg &sh, const std::vector<unsigned> &batche
                 const size_t m = 2 * e + k;
                 if (!df[m].ok) continue;
                 double best = INFINITY;
-                unsigned bnt = 1;
-                for (unsigned NT = 1; NT <= (B == 1 ? 2u : 1u); NT++) {
-                    fused_fn f = fused_kernel(qs[e]->info[k].coding, qs[e]->S, NT, B);
-                    ecqf_cu_fast_args a = df[m].a;
-                    a.x = dx;
-                    double t = time_graph([&](int i) {
-                        ecqf_cu_fast_args b = a;
-                        b.data = fdata[m][i % fdata[m].size()];
-                        launch_fused(f, b, NT, B, dy);
-                    });
-                    if (t < best) {
-                        best = t;
-                        bnt = NT;
+                unsigned bnt = 1, bcap = 0;
+                int bwin = 0;
+                for (int win = 0; win <= 1; win++)
+                for (unsigned NT = 1; NT <= (B == 1 ? 2u : 1u); NT++)
+                    for (unsigned cap : {0u, 8u, 4u}) {
+                        g_win = win;
+                        fused_fn f = fused_kernel(qs[e]->info[k].coding, qs[e]->S, NT, B);
+                        ecqf_cu_fast_args a = df[m].a;
+                        a.x = dx;
+                        g_cap_per_sm = cap;
+                        double t = time_graph([&](int i) {
+                            ecqf_cu_fast_args b = a;
+                            b.data = fdata[m][i % fdata[m].size()];
+                            launch_fused(f, b, NT, B, dy);
+                        });
+                        if (t < best) {
+                            best = t;
+                            bnt = NT;
+                            bcap = cap;
+                            bwin = win;
+                        }
                     }
-                }
+                g_cap_per_sm = 0;
+                g_win = false;
                 char name[64];
                 snprintf(name, sizeof name, "fused %s S=%u", k ? "prefix" : "rANS", qs[e]->S);
-                snprintf(ex, sizeof ex, "NT=%u tile %ux%u; fused/plain %.2f; %.3f b/w", bnt, qs[e]->tile_rows,
-                         qs[e]->tile_cols, tp / best, fbytes[m] * 8 / (double)n);
+                snprintf(ex, sizeof ex, "%s NT=%u blocks/SM<=%u tile %ux%u; fused/plain %.2f; %.3f b/w",
+                         bwin ? "window" : "loads", bnt, bcap,
+                         qs[e]->tile_rows, qs[e]->tile_cols, tp / best, fbytes[m] * 8 / (double)n);
                 report(name, best, fbytes[m], ex);
                 json_rec(base + ", " + jks("kind", "ratio") + ", " + jks("coding", k ? "prefix" : "rans") + ", " +
                          jkv("stripe", qs[e]->S) + ", " + jkv("fused_over_plain_speed", tp / best) + ", " +
@@ -923,19 +956,25 @@ static void bench_shape(const shape_cfg &sh, const std::vector<unsigned> &batche
                     unsigned *ds;
                     CK(cudaMalloc(&ds, (size_t)df[m].a.T * steps * 32));
                     double best = INFINITY;
-                    for (unsigned NT = 1; NT <= 2; NT++) {
-                        ecqf_cu_fast_args a = df[m].a;
-                        a.sym_out = ds;
-                        fused_fn f = decode_kernel(qs[e]->info[k].coding, NT);
-                        const size_t smem = a.table_words * 4;
-                        const unsigned blocks = persistent_blocks(f, smem, (a.T + NT - 1) / NT);
-                        double t = time_graph([&](int i) {
-                            ecqf_cu_fast_args b = a;
-                            b.data = fdata[m][i % fdata[m].size()];
-                            f<<<blocks, 128, smem, g_stream>>>(b);
-                        });
-                        best = std::min(best, t);
-                    }
+                    for (int win = 0; win <= 1; win++)
+                    for (unsigned NT = 1; NT <= 2; NT++)
+                        for (unsigned cap : {0u, 8u}) {
+                            g_win = win;
+                            ecqf_cu_fast_args a = df[m].a;
+                            a.sym_out = ds;
+                            fused_fn f = decode_kernel(qs[e]->info[k].coding, NT);
+                            const size_t smem = a.table_words * 4;
+                            g_cap_per_sm = cap;
+                            const unsigned blocks = persistent_blocks(f, smem, (a.T + NT - 1) / NT);
+                            double t = time_graph([&](int i) {
+                                ecqf_cu_fast_args b = a;
+                                b.data = fdata[m][i % fdata[m].size()];
+                                f<<<blocks, 128, smem, g_stream>>>(b);
+                            });
+                            best = std::min(best, t);
+                        }
+                    g_cap_per_sm = 0;
+                    g_win = false;
                     const double syms = (double)n / 2;
                     printf("  B=1  decode alone %-6s S=%u %16s %9.2f us  %7.3f T symbols/s (%.3f T codes/s)\n",
                            k ? "prefix" : "rANS", qs[e]->S, "", best * 1e6, syms / best / 1e12, 2 * syms / best / 1e12);

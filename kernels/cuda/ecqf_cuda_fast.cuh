@@ -77,7 +77,30 @@ struct ecqf_cu_dec {
     unsigned n;                    /* prefix: bits in the buffer */
     unsigned i;                    /* words of the shared stream taken so far (warp-uniform) */
     const unsigned short *w;       /* the tile's word stream */
+    /* WIN variant: words [j, j + 96) of the stream held in registers, lane l holding words
+     * j + l, j + 32 + l and j + 64 + l; d = i - j < 32 at every step start. A lane finds its
+     * word with two shuffles instead of a dependent load, and the window is refilled 64 words
+     * ahead, so no memory latency sits on the decode chain. */
+    unsigned d, w0, w1, w2, j;
 };
+
+/* The word at position d + pre of the window (d + pre < 64). */
+static __device__ __forceinline__ unsigned ecqf_cu_win_word(const ecqf_cu_dec &s, unsigned k) {
+    const unsigned v0 = __shfl_sync(0xFFFFFFFFu, s.w0, k & 31u), v1 = __shfl_sync(0xFFFFFFFFu, s.w1, k & 31u);
+    return k < 32u ? v0 : v1;
+}
+
+/* After a step that took `cnt` words: slide the window (warp-uniform branch). */
+static __device__ __forceinline__ void ecqf_cu_win_advance(ecqf_cu_dec &s, unsigned cnt, unsigned lane) {
+    s.d += cnt;
+    if (__builtin_expect(s.d >= 32u, 0)) {
+        s.d -= 32u;
+        s.j += 32u;
+        s.w0 = s.w1;
+        s.w1 = s.w2;
+        s.w2 = __ldg(s.w + s.j + 64u + lane);
+    }
+}
 
 /* rANS renormalization on the shared word stream (spec 9.5): lanes whose state fell below 2^16
  * take the next words in lane order: ballot, popcount of the lanes below, one u16 load, and
@@ -124,20 +147,37 @@ static __device__ __forceinline__ void ecqf_cu_prefix_refill(unsigned &x, unsign
         : "l"(w), "r"(lt), "r"(last));
 }
 
+/* Bring the line PF words ahead of the stream position into L1. The stream is read about 30
+ * bytes per step, and L1 fetches 32-byte sectors on demand, so without this every step of a
+ * warp would wait for L2 or DRAM (measured: ~0.4 T symbols/s instead of ~1 T). */
+#define ECQF_CU_PF_WORDS 320u
+static __device__ __forceinline__ void ecqf_cu_prefetch(const ecqf_cu_dec &d) {
+    asm volatile("prefetch.global.L1 [%0];" ::"l"(d.w + d.i + ECQF_CU_PF_WORDS));
+}
+
 /* One decode step: the two codes of the lane's next symbol as floats 16 + u (or the symbol
  * in *sym when SYM). `last`: this is the lane's last symbol (prefix: no refill). */
-template <int CODING, bool SYM>
-static __device__ __forceinline__ void ecqf_cu_step(ecqf_cu_dec &d, const unsigned *tab, unsigned prec, unsigned lt,
-                                                    unsigned magic, bool last, float &lo, float &hi, unsigned &sym) {
+template <int CODING, bool SYM, bool WIN>
+static __device__ __forceinline__ void ecqf_cu_step(ecqf_cu_dec &d, const unsigned *tab, unsigned prec, unsigned pmask,
+                                                    unsigned lt, unsigned magic, bool last, float &lo, float &hi,
+                                                    unsigned &sym) {
     if (CODING == ECQF_CU_CODING_RANS) {
-        const unsigned e = tab[d.x & ((1u << prec) - 1u)];
+        const unsigned e = tab[d.x & pmask];
         d.x = (e >> 20) * (d.x >> prec) + (e & 0xFFFu);
         if (SYM) sym = (e >> 12) & 0xFFu;
         else {
             lo = ecqf_cu_code_f(e << 7, magic);
             hi = ecqf_cu_code_f(e << 3, magic);
         }
-        ecqf_cu_rans_renorm(d.x, d.i, d.w, lt);
+        if (WIN) {
+            const bool need = d.x < 0x10000u;
+            const unsigned b = __ballot_sync(0xFFFFFFFFu, need);
+            const unsigned v = ecqf_cu_win_word(d, d.d + __popc(b & lt));
+            if (need) d.x = __byte_perm(v, d.x, 0x5410);
+            ecqf_cu_win_advance(d, __popc(b), threadIdx.x & 31u);
+        } else {
+            ecqf_cu_rans_renorm(d.x, d.i, d.w, lt);
+        }
     } else {
         const unsigned e = tab[d.x >> (32u - prec)];
         const unsigned len = e & 15u;
@@ -148,7 +188,18 @@ static __device__ __forceinline__ void ecqf_cu_step(ecqf_cu_dec &d, const unsign
             lo = ecqf_cu_code_f(e, magic);
             hi = ecqf_cu_code_f(e >> 4, magic);
         }
-        ecqf_cu_prefix_refill(d.x, d.n, d.i, d.w, lt, last ? 1u : 0u);
+        if (WIN) {
+            const bool need = d.n < 16u && !last;
+            const unsigned b = __ballot_sync(0xFFFFFFFFu, need);
+            const unsigned v = ecqf_cu_win_word(d, d.d + __popc(b & lt));
+            if (need) {
+                d.x |= v << (16u - d.n);
+                d.n += 16u;
+            }
+            ecqf_cu_win_advance(d, __popc(b), threadIdx.x & 31u);
+        } else {
+            ecqf_cu_prefix_refill(d.x, d.n, d.i, d.w, lt, last ? 1u : 0u);
+        }
     }
 }
 
@@ -167,6 +218,12 @@ static __device__ __forceinline__ void ecqf_cu_tile_start(ecqf_cu_dec &d, const 
         d.i = 0;
         d.w = (const unsigned short *)p + 32;
     }
+    /* the window over the stream (WIN variant; reads past a tile's end stay in the padded buffer) */
+    d.j = 0;
+    d.d = 0;
+    d.w0 = __ldg(d.w + lane);
+    d.w1 = __ldg(d.w + 32u + lane);
+    d.w2 = __ldg(d.w + 64u + lane);
 }
 
 static __device__ __forceinline__ void ecqf_cu_load_tab(unsigned *tab, const ecqf_cu_fast_args &a) {
@@ -178,11 +235,11 @@ static __device__ __forceinline__ void ecqf_cu_load_tab(unsigned *tab, const ecq
  * Fused decode + GEMV. grid: persistent, blockDim.x = 32 * warps; dynamic shared memory =
  * table_words * 4. Warp w handles tiles w*NT .. w*NT+NT-1, then + NT * (number of warps), ...
  */
-template <int CODING, int S, int NT, int B>
+template <int CODING, int S, int NT, int B, bool WIN = false>
 __global__ void __launch_bounds__(128) ecqf_cu_fused(const ecqf_cu_fast_args a) {
     extern __shared__ unsigned tab[];
     ecqf_cu_load_tab(tab, a);
-    const unsigned lane = threadIdx.x & 31u, lt = ecqf_cu_lt();
+    const unsigned lane = threadIdx.x & 31u, lt = ecqf_cu_lt(), pmask = (1u << a.prec) - 1u;
     unsigned magic;
     asm volatile("mov.b32 %0, 0x41800000;" : "=r"(magic));
     const unsigned nwarps = gridDim.x * (blockDim.x >> 5);
@@ -256,6 +313,10 @@ __global__ void __launch_bounds__(128) ecqf_cu_fused(const ecqf_cu_fast_args a) 
                 float p[NT][S];
 #pragma unroll
                 for (int j = 0; j < 2; j++) {
+                    if (!WIN) {
+#pragma unroll
+                        for (int k = 0; k < NT; k++) ecqf_cu_prefetch(d[k]);
+                    }
                     float xv[NT][B];
 #pragma unroll
                     for (int k = 0; k < NT; k++)
@@ -267,7 +328,7 @@ __global__ void __launch_bounds__(128) ecqf_cu_fused(const ecqf_cu_fast_args a) 
                         for (int k = 0; k < NT; k++) {
                             float lo, hi;
                             unsigned sym;
-                            ecqf_cu_step<CODING, false>(d[k], tab, a.prec, lt, magic,
+                            ecqf_cu_step<CODING, false, WIN>(d[k], tab, a.prec, pmask, lt, magic,
                                                         last_group && j == 1 && i == S / 2 - 1, lo, hi, sym);
                             if (B == 1) {
                                 if (j == 0) {
@@ -320,11 +381,11 @@ __global__ void __launch_bounds__(128) ecqf_cu_fused(const ecqf_cu_fast_args a) 
 
 /* Decode alone: symbols of each tile, lane l's steps 4q..4q+3 packed in
  * sym_out[tile_base/4 + q*32 + l] (tile_base = t * symbols per tile). */
-template <int CODING, int NT>
+template <int CODING, int NT, bool WIN = false>
 __global__ void __launch_bounds__(128) ecqf_cu_decode(const ecqf_cu_fast_args a) {
     extern __shared__ unsigned tab[];
     ecqf_cu_load_tab(tab, a);
-    const unsigned lane = threadIdx.x & 31u, lt = ecqf_cu_lt();
+    const unsigned lane = threadIdx.x & 31u, lt = ecqf_cu_lt(), pmask = (1u << a.prec) - 1u;
     const unsigned nwarps = gridDim.x * (blockDim.x >> 5);
     const unsigned steps = a.tile_rows * a.tile_cols / 64u; /* symbols per lane (pack 2, 32 lanes) */
     for (unsigned t0 = (blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5)) * NT; t0 < a.T; t0 += nwarps * NT) {
@@ -340,6 +401,10 @@ __global__ void __launch_bounds__(128) ecqf_cu_decode(const ecqf_cu_fast_args a)
         }
         for (unsigned q = 0; q < steps / 4u; q++) {
             unsigned packed[NT];
+            if (!WIN) {
+#pragma unroll
+                for (int k = 0; k < NT; k++) ecqf_cu_prefetch(d[k]);
+            }
 #pragma unroll
             for (int k = 0; k < NT; k++) packed[k] = 0;
 #pragma unroll
@@ -348,7 +413,7 @@ __global__ void __launch_bounds__(128) ecqf_cu_decode(const ecqf_cu_fast_args a)
                 for (int k = 0; k < NT; k++) {
                     float lo, hi;
                     unsigned sym = 0;
-                    ecqf_cu_step<CODING, true>(d[k], tab, a.prec, lt, 0u, q + 1 == steps / 4u && i == 3, lo, hi, sym);
+                    ecqf_cu_step<CODING, true, WIN>(d[k], tab, a.prec, pmask, lt, 0u, q + 1 == steps / 4u && i == 3, lo, hi, sym);
                     packed[k] |= sym << (8 * i);
                 }
 #pragma unroll
@@ -389,60 +454,93 @@ __global__ void __launch_bounds__(128) ecqf_cu_plain4(const ecqf_cu_plain_args a
     for (int r = 0; r < R; r++)
 #pragma unroll
         for (int bb = 0; bb < B; bb++) acc[r][bb] = 0.0f;
+    /* weights of the next iteration are loaded before this one is computed (more bytes in
+     * flight per warp) */
+    uint4 wn[R];
+    {
+        const unsigned c = min(k0 + lane * 32u, k1 - 32u);
+#pragma unroll
+        for (int r = 0; r < R; r++) wn[r] = __ldg((const uint4 *)(a.codes + ((size_t)(row0 + r) * a.cols + c) / 2));
+    }
     for (unsigned c = k0 + lane * 32u; c < k1; c += 1024u) {
         uint4 wv[R];
 #pragma unroll
-        for (int r = 0; r < R; r++)
-            wv[r] = __ldg((const uint4 *)(a.codes + ((size_t)(row0 + r) * a.cols + c) / 2));
-        float xs[B];
-        float4 xv[B][8];
+        for (int r = 0; r < R; r++) wv[r] = wn[r];
+        {
+            const unsigned cn = c + 1024u < k1 ? c + 1024u : c;
 #pragma unroll
-        for (int bb = 0; bb < B; bb++) {
-            const float4 *xp = (const float4 *)(a.x + (size_t)bb * a.cols + c);
-            xs[bb] = 0.0f;
-#pragma unroll
-            for (int i = 0; i < 8; i++) {
-                xv[bb][i] = __ldg(xp + i);
-                xs[bb] += (xv[bb][i].x + xv[bb][i].y) + (xv[bb][i].z + xv[bb][i].w);
-            }
+            for (int r = 0; r < R; r++)
+                wn[r] = __ldg((const uint4 *)(a.codes + ((size_t)(row0 + r) * a.cols + cn) / 2));
         }
         const unsigned g = c / 64u;
+        if (B == 1) {
+            float4 xv[8];
+            float xs = 0.0f;
+            const float4 *xp = (const float4 *)(a.x + c);
 #pragma unroll
-        for (int r = 0; r < R; r++) {
-            const size_t gi = (size_t)(row0 + r) * a.G + g;
-            const float s = __half2float(__ldg(a.scales + gi)), bb2 = fmaf(-16.0f, s, __half2float(__ldg(a.biases + gi)));
-            const unsigned w4[4] = {wv[r].x, wv[r].y, wv[r].z, wv[r].w};
-            float p[B];
+            for (int i = 0; i < 8; i++) {
+                xv[i] = __ldg(xp + i);
+                xs += (xv[i].x + xv[i].y) + (xv[i].z + xv[i].w);
+            }
 #pragma unroll
-            for (int bb = 0; bb < B; bb++) p[bb] = 0.0f;
+            for (int r = 0; r < R; r++) {
+                const size_t gi = (size_t)(row0 + r) * a.G + g;
+                const float s = __half2float(__ldg(a.scales + gi)), bb2 = fmaf(-16.0f, s, __half2float(__ldg(a.biases + gi)));
+                const unsigned w4[4] = {wv[r].x, wv[r].y, wv[r].z, wv[r].w};
+                float p = 0.0f;
 #pragma unroll
-            for (int q = 0; q < 4; q++) {
-                const unsigned w = w4[q];
-                /* codes of columns 8q .. 8q+7: nibble k at bits 4k */
-                float f[8];
-                f[0] = ecqf_cu_code_f(w << 19, magic);
-                f[1] = ecqf_cu_code_f(w << 15, magic);
-                f[2] = ecqf_cu_code_f(w << 11, magic);
-                f[3] = ecqf_cu_code_f(w << 7, magic);
-                f[4] = ecqf_cu_code_f(w << 3, magic);
-                f[5] = ecqf_cu_code_f(w >> 1, magic);
-                f[6] = ecqf_cu_code_f(w >> 5, magic);
-                f[7] = ecqf_cu_code_f(w >> 9, magic);
+                for (int q = 0; q < 4; q++) {
+                    const unsigned w = w4[q];
+                    /* codes of columns 8q .. 8q+7: nibble k at bits 4k */
+                    const float4 x0 = xv[2 * q], x1 = xv[2 * q + 1];
+                    p = fmaf(ecqf_cu_code_f(w << 19, magic), x0.x, p);
+                    p = fmaf(ecqf_cu_code_f(w << 15, magic), x0.y, p);
+                    p = fmaf(ecqf_cu_code_f(w << 11, magic), x0.z, p);
+                    p = fmaf(ecqf_cu_code_f(w << 7, magic), x0.w, p);
+                    p = fmaf(ecqf_cu_code_f(w << 3, magic), x1.x, p);
+                    p = fmaf(ecqf_cu_code_f(w >> 1, magic), x1.y, p);
+                    p = fmaf(ecqf_cu_code_f(w >> 5, magic), x1.z, p);
+                    p = fmaf(ecqf_cu_code_f(w >> 9, magic), x1.w, p);
+                }
+                acc[r][0] = fmaf(s, p, fmaf(bb2, xs, acc[r][0]));
+            }
+        } else {
+            /* batch: dequantize the R x 32 weights once (w = s (16 + u) + (b - 16 s)), then use
+             * them for every column of x */
+            float wf[R][32];
 #pragma unroll
-                for (int bb = 0; bb < B; bb++) {
-                    const float4 x0 = xv[bb][2 * q], x1 = xv[bb][2 * q + 1];
-                    p[bb] = fmaf(f[0], x0.x, p[bb]);
-                    p[bb] = fmaf(f[1], x0.y, p[bb]);
-                    p[bb] = fmaf(f[2], x0.z, p[bb]);
-                    p[bb] = fmaf(f[3], x0.w, p[bb]);
-                    p[bb] = fmaf(f[4], x1.x, p[bb]);
-                    p[bb] = fmaf(f[5], x1.y, p[bb]);
-                    p[bb] = fmaf(f[6], x1.z, p[bb]);
-                    p[bb] = fmaf(f[7], x1.w, p[bb]);
+            for (int r = 0; r < R; r++) {
+                const size_t gi = (size_t)(row0 + r) * a.G + g;
+                const float s = __half2float(__ldg(a.scales + gi)), bb2 = fmaf(-16.0f, s, __half2float(__ldg(a.biases + gi)));
+                const unsigned w4[4] = {wv[r].x, wv[r].y, wv[r].z, wv[r].w};
+#pragma unroll
+                for (int q = 0; q < 4; q++) {
+                    const unsigned w = w4[q];
+                    wf[r][8 * q + 0] = fmaf(s, ecqf_cu_code_f(w << 19, magic), bb2);
+                    wf[r][8 * q + 1] = fmaf(s, ecqf_cu_code_f(w << 15, magic), bb2);
+                    wf[r][8 * q + 2] = fmaf(s, ecqf_cu_code_f(w << 11, magic), bb2);
+                    wf[r][8 * q + 3] = fmaf(s, ecqf_cu_code_f(w << 7, magic), bb2);
+                    wf[r][8 * q + 4] = fmaf(s, ecqf_cu_code_f(w << 3, magic), bb2);
+                    wf[r][8 * q + 5] = fmaf(s, ecqf_cu_code_f(w >> 1, magic), bb2);
+                    wf[r][8 * q + 6] = fmaf(s, ecqf_cu_code_f(w >> 5, magic), bb2);
+                    wf[r][8 * q + 7] = fmaf(s, ecqf_cu_code_f(w >> 9, magic), bb2);
                 }
             }
 #pragma unroll
-            for (int bb = 0; bb < B; bb++) acc[r][bb] = fmaf(s, p[bb], fmaf(bb2, xs[bb], acc[r][bb]));
+            for (int bb = 0; bb < B; bb++) {
+                const float4 *xp = (const float4 *)(a.x + (size_t)bb * a.cols + c);
+#pragma unroll
+                for (int i = 0; i < 8; i++) {
+                    const float4 xv = __ldg(xp + i);
+#pragma unroll
+                    for (int r = 0; r < R; r++) {
+                        acc[r][bb] = fmaf(wf[r][4 * i + 0], xv.x, acc[r][bb]);
+                        acc[r][bb] = fmaf(wf[r][4 * i + 1], xv.y, acc[r][bb]);
+                        acc[r][bb] = fmaf(wf[r][4 * i + 2], xv.z, acc[r][bb]);
+                        acc[r][bb] = fmaf(wf[r][4 * i + 3], xv.w, acc[r][bb]);
+                    }
+                }
+            }
         }
     }
 #pragma unroll

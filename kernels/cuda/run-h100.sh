@@ -21,13 +21,13 @@ CARRY=${CARRY:-$top/.gpu-carry}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 4)}
 B=${BUILD:-/tmp/ecqf-cuda-build}
 mkdir -p "$OUT" "$B/obj"
-rm -f "$B/failed" "$B"/obj/*.o
+rm -f "$B/failed" "$B/build.log" "$B"/obj/*.o
 export PATH="$PATH:/usr/local/cuda/bin"
-log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$OUT/run.log"; }
+log() { echo "[$(date +%H:%M:%S)] $*"; }
 
 log "mode $MODE, out $OUT"
 { nvidia-smi; nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,clocks.max.mem,power.limit --format=csv; nvcc --version; } > "$OUT/device.txt" 2>&1
-grep -E "NVIDIA|Driver|release" "$OUT/device.txt" | head -4 | tee -a "$OUT/run.log"
+grep -E "NVIDIA|Driver|release" "$OUT/device.txt" | head -4
 
 # ---- build ---------------------------------------------------------------------------------
 inc="-I$top/libecqf -I$top/libecqf/common -I$top/libecqf/codec -I$top/kernels -I$top/tools/common -I$top/tests"
@@ -40,12 +40,13 @@ log "compiling $(echo $srcs | wc -w) C files"
 fail=0
 n=0
 for f in $srcs; do
-    gcc $cflags -DECQF_BUILDING_LIBRARY $inc -c "$f" -o "$B/obj/$(echo "$f" | tr / _).o" >> "$OUT/build.log" 2>&1 || echo "$f" >> "$B/failed" &
+    gcc $cflags -DECQF_BUILDING_LIBRARY $inc -c "$f" -o "$B/obj/$(echo "$f" | tr / _).o" >> "$B/build.log" 2>&1 || echo "$f" >> "$B/failed" &
     n=$((n + 1))
     [ $((n % JOBS)) -eq 0 ] && wait
 done
 wait
-if [ -s "$B/failed" ]; then fail=1; log "C compile failed: $(cat "$B/failed")"; tail -20 "$OUT/build.log"; fi
+cat "$B/build.log" 2>/dev/null
+if [ -s "$B/failed" ]; then fail=1; log "C compile failed: $(cat "$B/failed")"; fi
 libs=""
 if [ -f "$CARRY/lib/libsodium.a" ]; then libs="$CARRY/lib/libsodium.a $CARRY/lib/libzstd.a"; else libs="-lsodium -lzstd"; fi
 log "nvcc -arch=sm_90 kernels/cuda/ecqf-cuda-bench.cu"
@@ -72,7 +73,7 @@ else
     args="--shapes 4096x4096,11008x4096,4096x11008,14336x4096,28672x8192 --batches 1,2,4,8,16"
 fi
 log "ecqf-cuda-bench $args"
-"$B/ecqf-cuda-bench" --model "$model" --json "$OUT/results.json" $args 2>&1 | tee "$OUT/bench.log"
+"$B/ecqf-cuda-bench" --model "$model" --json "$OUT/results.json" $args 2>&1
 rc=$?
 log "bench exit $rc"
 
@@ -82,7 +83,7 @@ if [ "$MODE" != smoke ] && command -v ncu >/dev/null 2>&1; then
     timeout 240 ncu --metrics smsp__inst_executed.sum,smsp__cycles_active.avg,sm__throughput.avg.pct_of_peak_sustained_elapsed,dram__throughput.avg.pct_of_peak_sustained_elapsed,gpu__time_duration.sum \
         -k regex:'ecqf_cu_(fused|plain4)' --csv "$B/ecqf-cuda-bench" --model "$model" --profile-once --shapes 28672x8192 \
         > "$OUT/ncu.csv" 2> "$OUT/ncu.err" || log "ncu failed (see ncu.err)"
-    python3 - "$OUT/ncu.csv" <<'EOF' | tee -a "$OUT/run.log"
+    python3 - "$OUT/ncu.csv" <<'EOF'
 import csv, sys
 rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
 if not rows: sys.exit(0)
@@ -95,5 +96,5 @@ for r in data:
         print("%-60s %.3g warp-instructions, %.2f per 32 weights" % (r[ki][:60], v, v / (n / 32)))
 EOF
 fi
-ls -la "$OUT" | tee -a "$OUT/run.log"
+ls -la "$OUT"
 exit $rc

@@ -12,7 +12,10 @@ tiles: --per fusedILi1ELi4ELi2=8 gives instructions per symbol.
 
 Static counts are what the loop issues once per iteration when every predicated instruction is
 issued (as on a GPU: a predicated-off instruction still takes its issue slot); they are an
-upper bound of the dynamic count when the loop contains branches.
+upper bound of the dynamic count when the loop contains branches. The fused kernels' group
+loop holds rarely taken blocks (scale reload every 32 groups, stream-window refill), so their
+static count reads far too high: use Nsight Compute's smsp__inst_executed.sum (run-h100.sh
+collects it) for instructions per weight; this script is for reading the per-symbol sequence.
 """
 import re
 import sys
@@ -42,7 +45,8 @@ def parse(path):
     kernels = {}
     cur = None
     for line in open(path, errors="replace"):
-        m = re.match(r"^\s*\.text\.(\S+):", line) or re.match(r"^(_Z\S+):\s*$", line.strip())
+        m = (re.match(r"^\s*\.text\.(\S+):", line) or re.match(r"^(_Z\S+):\s*$", line.strip())
+             or re.match(r"^\s*Function\s*:\s*(\S+)", line))  # nvdisasm -c, or cuobjdump -sass
         if m:
             cur = m.group(1)
             kernels[cur] = {"ins": [], "labels": {}}
@@ -67,15 +71,22 @@ def parse(path):
 
 
 def loops(k):
-    """(start, end) index ranges of loops: a BRA at index i whose target label is at j <= i."""
+    """(start, end) index ranges of loops: a BRA at index i whose target (a label, or an
+    address as cuobjdump prints it) is at j <= i."""
     out = []
+    addr = {a: i for i, (a, _, _, _) in enumerate(k["ins"])}
     for i, (_, op, pred, text) in enumerate(k["ins"]):
-        if op == "BRA":
+        if op.startswith("BRA"):
             t = re.search(r"`\((\.L_x_\d+)\)", text)
+            j = None
             if t and t.group(1) in k["labels"]:
                 j = k["labels"][t.group(1)]
-                if j <= i:
-                    out.append((j, i + 1))
+            else:
+                a = re.search(r"BRA(?:\.\S+)?\s+(?:`\()?0x([0-9a-f]+)", text)
+                if a:
+                    j = addr.get(int(a.group(1), 16))
+            if j is not None and j <= i:
+                out.append((j, i + 1))
     return out
 
 
