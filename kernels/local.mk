@@ -50,7 +50,7 @@ EXTRA_DIST += kernels/opencl/ecqf_gemv.cl
 # Metal on Linux: every kernels/metal/*.metal compiled with clang in C++ and in C++ for OpenCL
 # (address-space checking) mode (tests/test_metal.sh), and the kernels run on the CPU emulation
 # of simdgroups (metal_emu.h) with threadgroup and with device decode tables.
-GPU_METAL_SRCS = kernels/metal/ecqf_gemv.metal
+GPU_METAL_SRCS = kernels/metal/ecqf_gemv.metal kernels/metal/ecqf_gemv_fast.metal
 GPU_METAL_HDRS = kernels/metal/metal_compat.h kernels/metal/metal_emu.h kernels/metal/compat/metal_stdlib \
 	kernels/metal/ecqf_gpu_common.h kernels/common/ecqf_kernel_body.h
 EXTRA_DIST += $(GPU_METAL_SRCS) $(GPU_METAL_HDRS) kernels/metal/README.md kernels/metal/host.m tests/test_metal_emu.cc
@@ -58,7 +58,7 @@ if HAVE_CLANG
 dist_check_SCRIPTS += tests/test_metal.sh
 TESTS += tests/test_metal.sh
 GPU_METAL_EMU_FLAGS = -x c++ -std=c++17 -O2 -Wall -Wextra -Werror -ffp-contract=off \
-	$(GPU_TEST_CPPFLAGS) -I$(top_srcdir)/kernels/metal/compat
+	$(GPU_TEST_CPPFLAGS) -I$(top_srcdir)/kernels/metal/compat -I$(top_srcdir)/tools/common
 check_PROGRAMS += tests/test_metal_emu tests/test_metal_emu_dev
 TESTS += tests/test_metal_emu tests/test_metal_emu_dev
 tests_test_metal_emu_SOURCES =

@@ -157,3 +157,50 @@ fail:
     ecqf_gpu_tensor_free(g);
     return rc;
 }
+
+int ecqf_gpu_fast_table(const ecqf_tensor_info *in, uint32_t **out, size_t *words) {
+    const uint8_t *t = in->part[ECQF_PART_TABLE];
+    uint32_t *tab;
+    *out = NULL;
+    *words = 0;
+    if (in->pack != 2 || !t) return ECQF_ERR_UNSUPPORTED;
+    if (in->coding == ECQF_CODING_RANS) {
+        const uint32_t M = 1u << in->precision;
+        uint32_t cum = 0, s, v;
+        if (in->precision > 12) return ECQF_ERR_UNSUPPORTED;
+        tab = calloc(M, 4);
+        if (!tab) return ECQF_ERR_NOMEM;
+        for (s = 0; s < 256; s++) {
+            const uint32_t f = (uint32_t)t[2 * s] | ((uint32_t)t[2 * s + 1] << 8);
+            if (f >= 4096 || cum + f > M) {
+                free(tab);
+                return ECQF_ERR_UNSUPPORTED;
+            }
+            for (v = cum; v < cum + f; v++) tab[v] = (f << 20) | ((s >> 4) << 16) | ((s & 15) << 12) | (v - cum);
+            cum += f;
+        }
+        *out = tab;
+        *words = M;
+        return ECQF_OK;
+    }
+    if (in->coding == ECQF_CODING_PREFIX) {
+        const unsigned L = in->max_length;
+        unsigned cnt[ECQF_MAX_PREFIX_LENGTH + 2] = {0}, next[ECQF_MAX_PREFIX_LENGTH + 2] = {0}, l, s, i;
+        tab = calloc((size_t)1 << L, 4);
+        if (!tab) return ECQF_ERR_NOMEM;
+        for (s = 0; s < 256; s++)
+            if (t[s]) cnt[t[s]]++;
+        for (l = 2; l <= L; l++) next[l] = (next[l - 1] + cnt[l - 1]) << 1;
+        for (s = 0; s < 256; s++) {
+            const unsigned len = t[s];
+            unsigned base;
+            if (!len) continue;
+            base = next[len]++ << (L - len);
+            for (i = 0; i < (1u << (L - len)); i++) tab[base + i] = len | ((s & 15u) << 19) | ((s >> 4) << 23);
+        }
+        *out = tab;
+        *words = (size_t)1 << L;
+        return ECQF_OK;
+    }
+    return ECQF_ERR_UNSUPPORTED;
+}

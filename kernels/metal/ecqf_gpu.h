@@ -36,6 +36,14 @@ int ecqf_gpu_tensor_init(ecqf_gpu_tensor *g, const ecqf_tensor_info *info, unsig
                          char *msg, size_t msg_size);
 void ecqf_gpu_tensor_free(ecqf_gpu_tensor *g);
 
+/* Decode table of the tuned kernels (kernels/cuda/ecqf_cuda_fast.cuh, kernels/metal/
+ * ecqf_gemv_fast.metal), one u32 per entry:
+ *   rANS   e = freq << 20 | hi << 16 | lo << 12 | (slot - cum)   (precision <= 12, no symbol
+ *          with the whole range)
+ *   prefix e = length | lo << 19 | hi << 23                        (pack 2)
+ * Fills *out (malloc'ed, *words entries). ECQF_ERR_UNSUPPORTED when the tensor does not fit. */
+int ecqf_gpu_fast_table(const ecqf_tensor_info *info, uint32_t **out, size_t *words);
+
 /* The status the CPU kernels give for the body's error bits. */
 int ecqf_gpu_status(uint32_t err_bits);
 

@@ -48,6 +48,8 @@ uint simd_prefix_exclusive_sum(uint v);
 uint simd_sum(uint v);
 float simd_shuffle_xor(float v, ushort mask);
 uint simd_shuffle_xor(uint v, ushort mask);
+float simd_shuffle(float v, ushort lane);
+uint simd_shuffle(uint v, ushort lane);
 template <typename T, typename U> T as_type(U u) { return __builtin_bit_cast(T, u); }
 } // namespace metal
 #pragma clang diagnostic ignored "-Wunknown-attributes"
@@ -100,6 +102,17 @@ inline float simd_shuffle_xor(float v, ushort mask) {
 }
 inline uint simd_broadcast(uint v, ushort lane) {
     return (uint)ecqf_emu::collective(ecqf_emu::OP_BROADCAST_32, v, lane);
+}
+/* simd_shuffle: every lane names its own source lane (the emulator's broadcast takes a per-lane
+ * source, so it is the same collective) */
+inline uint simd_shuffle(uint v, ushort lane) { return simd_broadcast(v, lane); }
+inline float simd_shuffle(float v, ushort lane) {
+    uint u, r;
+    float f;
+    std::memcpy(&u, &v, 4);
+    r = simd_broadcast(u, lane);
+    std::memcpy(&f, &r, 4);
+    return f;
 }
 inline uint popcount(uint x) { return (uint)__builtin_popcount(x); }
 template <typename T, typename U> T as_type(U u) {
