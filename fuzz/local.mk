@@ -64,14 +64,15 @@ fuzz_mkseeds_SOURCES = fuzz/mkseeds.c
 fuzz_mkseeds_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/libecqf
 fuzz_mkseeds_LDADD = libecqf/libecqf-core.la -lm
 
-EXTRA_DIST += fuzz/README.md fuzz/campaign.sh fuzz/ecqf.dict fuzz/safetensors.dict fuzz/corpus fuzz/crashes
+EXTRA_DIST += fuzz/README.md fuzz/campaign.sh fuzz/valgrind.supp fuzz/ecqf.dict fuzz/safetensors.dict fuzz/corpus fuzz/crashes
 
 # Whole suite under ASan+UBSan (a separate tree configured by scripts/check-sanitize) and
 # under valgrind memcheck (this tree; compiled tests only, through libtool so that wrapper
 # scripts are seen through; the hardening sweeps sample every 29th variant there).
 VALGRIND = valgrind
 VALGRIND_FLAGS = --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \
-	--show-leak-kinds=definite,indirect,possible --track-origins=yes --quiet
+	--show-leak-kinds=definite,indirect,possible --track-origins=yes --quiet --num-callers=40 \
+	--suppressions=$(abs_top_srcdir)/fuzz/valgrind.supp
 check-sanitize:
 	ECQF_SANITIZE_DIR='$(abs_top_builddir)/sanitize' $(SHELL) $(abs_top_srcdir)/scripts/check-sanitize
 check-valgrind:
