@@ -19,7 +19,9 @@ kernels_ecqf_bench_SOURCES = kernels/bench/ecqf_bench.c tools/common/safetensors
 kernels_ecqf_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/kernels -I$(top_srcdir)/libecqf/codec -I$(top_srcdir)/tools/common
 kernels_ecqf_bench_CFLAGS = $(AM_CFLAGS) -pthread $(ZSTD_CFLAGS)
 kernels_ecqf_bench_LDADD = kernels/libecqf-kernels.la libecqf/libecqf-core.la $(ZSTD_LIBS) $(SODIUM_LIBS) -lpthread -ldl -lm
-EXTRA_DIST += kernels/RESULTS.md
+EXTRA_DIST += kernels/RESULTS.md kernels/README.md \
+	kernels/results/bench-epyc-2026-11-27.txt kernels/results/bench-epyc-2026-11-27.json \
+	kernels/results/bench-xeon-2026-11-27.txt kernels/results/bench-xeon-2026-11-27.json
 
 # ==== GPU backends (owner: GPU kernels; kernels/metal, kernels/opencl, kernels/cuda) ==========
 # Host helper shared by the GPU backends: argument block and decode tables of a tensor.
