@@ -179,17 +179,27 @@ static int build_tiled(const enc_input *in, int coding, unsigned pack, parts *c,
         if (coding == ECQF_CODING_RANS) {
             uint16_t freq[256], best[256];
             unsigned used = 0, bestp = 0;
-            double bestcost = INFINITY;
             rt = ecqf_alloc(in->a, sizeof *rt);
             if (!rt) { rc = ECQF_ERR_NOMEM; goto out; }
             for (unsigned s = 0; s < A; s++) used += counts[s] != 0;
+            /* The smallest precision within 0.05% of the best size: larger slot tables cost
+             * decode speed (a 32 KiB table at 15 bits halves the SIMD decoder's rate, see
+             * kernels/RESULTS.md) for no measurable rate. */
+            double costs[ECQF_MAX_PRECISION + 1];
+            double mincost = INFINITY;
             for (unsigned p = ECQF_MIN_PRECISION; p <= ECQF_MAX_PRECISION; p++) {
+                costs[p] = INFINITY;
                 if (d->precision && p != d->precision) continue;
                 if (used > (1u << p)) continue;
                 if (ecqf_rans_normalize(counts, A, p, freq)) continue;
-                double cost = ecqf_rans_cost_bits(counts, freq, A, p);
-                if (cost < bestcost - 1e-9) { bestcost = cost; bestp = p; memcpy(best, freq, sizeof freq); }
+                costs[p] = ecqf_rans_cost_bits(counts, freq, A, p);
+                if (costs[p] < mincost) mincost = costs[p];
             }
+            for (unsigned p = ECQF_MIN_PRECISION; p <= ECQF_MAX_PRECISION && !bestp; p++)
+                if (costs[p] <= mincost * 1.0005 + 1e-9) {
+                    bestp = p;
+                    if (ecqf_rans_normalize(counts, A, p, best)) bestp = 0;
+                }
             if (!bestp) { rc = ECQF_ERR_INVALID_ARGUMENT; goto out; }
             rc = ecqf_rans_table_init(rt, best, A, bestp);
             if (rc) goto out;
