@@ -74,6 +74,9 @@
 #ifndef ECQF_KB_SCRATCH
 #define ECQF_KB_SCRATCH
 #endif
+#ifndef ECQF_KB_PRIVATE /* address space of pointers to thread-private data (Metal: thread) */
+#define ECQF_KB_PRIVATE
+#endif
 #ifndef ECQF_KB_FN
 #define ECQF_KB_FN static inline
 #endif
@@ -173,7 +176,7 @@ typedef struct ecqf_kb_lane {
 ECQF_KB_FN ECQF_KB_U32 ecqf_kb_min32(ECQF_KB_U32 a, ECQF_KB_U32 b) { return a < b ? a : b; }
 
 /* Geometry of tile `t` (row-major tile numbering, spec 9.1). */
-ECQF_KB_FN void ecqf_kb_tile_init(const ecqf_kb_tensor *T, ECQF_KB_U64 t, ecqf_kb_tile *g) {
+ECQF_KB_FN void ecqf_kb_tile_init(const ECQF_KB_PRIVATE ecqf_kb_tensor *T, ECQF_KB_U64 t, ECQF_KB_PRIVATE ecqf_kb_tile *g) {
     ECQF_KB_U64 tc = (T->cols + T->tile_cols - 1) / T->tile_cols;
     ECQF_KB_U64 e_hi, e_lo;
     g->r0 = (t / tc) * T->tile_rows;
@@ -213,7 +216,7 @@ ECQF_KB_FN float ecqf_kb_param(const ECQF_KB_GLOBAL ECQF_KB_U16 *p, ECQF_KB_U64 
 }
 
 /* The weight of element (r, c) with code u (and integer k for ECSQ, escapes resolved). */
-ECQF_KB_FN float ecqf_kb_weight(const ecqf_kb_tensor *T, const ECQF_KB_GLOBAL ECQF_KB_U16 *params,
+ECQF_KB_FN float ecqf_kb_weight(const ECQF_KB_PRIVATE ecqf_kb_tensor *T, const ECQF_KB_GLOBAL ECQF_KB_U16 *params,
                                 ECQF_KB_U64 r, ECQF_KB_U64 c, ECQF_KB_U32 u, ECQF_KB_I32 k) {
     if (T->scheme == ECQF_KB_SCHEME_ECSQ) {
         float step = ecqf_kb_param(params, T->per_row ? r : 0, ECQF_KB_DTYPE_F32);
@@ -232,7 +235,7 @@ ECQF_KB_FN float ecqf_kb_weight(const ecqf_kb_tensor *T, const ECQF_KB_GLOBAL EC
 /* ---- decode steps (spec 9.5, 9.6) ------------------------------------------------------ */
 
 /* rANS: the symbol of state x; x becomes the pre-renormalization state. */
-ECQF_KB_FN ECQF_KB_U32 ecqf_kb_rans_decode(ECQF_KB_U32 *x, ECQF_KB_U32 precision,
+ECQF_KB_FN ECQF_KB_U32 ecqf_kb_rans_decode(ECQF_KB_PRIVATE ECQF_KB_U32 *x, ECQF_KB_U32 precision,
                                            const ECQF_KB_TABLE ECQF_KB_U32 *dtab,
                                            const ECQF_KB_TABLE ECQF_KB_U8 *dsym) {
     ECQF_KB_U32 v = *x & ((1u << precision) - 1u), e = dtab[v];
@@ -248,8 +251,8 @@ ECQF_KB_FN ECQF_KB_U32 ecqf_kb_prefix_lookup(ECQF_KB_U32 B, ECQF_KB_U32 max_leng
 
 /* ---- lane element sequence (spec 9.2) -------------------------------------------------- */
 
-ECQF_KB_FN void ecqf_kb_lane_start(const ecqf_kb_tensor *T, const ecqf_kb_tile *g,
-                                   ECQF_KB_U32 l, ecqf_kb_lane *s) {
+ECQF_KB_FN void ecqf_kb_lane_start(const ECQF_KB_PRIVATE ecqf_kb_tensor *T, const ECQF_KB_PRIVATE ecqf_kb_tile *g,
+                                   ECQF_KB_U32 l, ECQF_KB_PRIVATE ecqf_kb_lane *s) {
     s->ncols = g->q + (l < g->rem ? 1u : 0u);
     s->len = l < g->rem ? g->len_hi : g->len_lo;
     s->left = g->h * s->ncols;
@@ -259,8 +262,8 @@ ECQF_KB_FN void ecqf_kb_lane_start(const ecqf_kb_tensor *T, const ecqf_kb_tile *
     s->j = 0;
 }
 
-ECQF_KB_FN void ecqf_kb_lane_advance(const ecqf_kb_tensor *T, const ecqf_kb_tile *g,
-                                     ecqf_kb_lane *s) {
+ECQF_KB_FN void ecqf_kb_lane_advance(const ECQF_KB_PRIVATE ecqf_kb_tensor *T, const ECQF_KB_PRIVATE ecqf_kb_tile *g,
+                                     ECQF_KB_PRIVATE ecqf_kb_lane *s) {
     s->left--;
     if (++s->sr < s->sh) return;
     s->sr = 0;
@@ -279,7 +282,7 @@ ECQF_KB_FN void ecqf_kb_lane_advance(const ecqf_kb_tensor *T, const ecqf_kb_tile
  * escapes. Returns 0 or ECQF_KB_ERR_* bits. Reads nothing outside the tile, the tables, the
  * params, esc[0 .. esc_count) and x[c0 .. c0 + w).
  */
-ECQF_KB_FN ECQF_KB_U32 ecqf_kb_gemv_tile(const ecqf_kb_tensor *T, const ecqf_kb_tile *g,
+ECQF_KB_FN ECQF_KB_U32 ecqf_kb_gemv_tile(const ECQF_KB_PRIVATE ecqf_kb_tensor *T, const ECQF_KB_PRIVATE ecqf_kb_tile *g,
                                          const ECQF_KB_GLOBAL ECQF_KB_U8 *tile, ECQF_KB_U32 nbytes,
                                          const ECQF_KB_TABLE ECQF_KB_U32 *dtab,
                                          const ECQF_KB_TABLE ECQF_KB_U8 *dsym,
@@ -296,7 +299,7 @@ ECQF_KB_FN ECQF_KB_U32 ecqf_kb_gemv_tile(const ecqf_kb_tensor *T, const ecqf_kb_
 
     /* start: zero the partial sums, read the states (rANS) or the first words (prefix) */
     ECQF_KB_LANES_BEGIN(l, W)
-        ecqf_kb_lane *s = &ECQF_KB_LV(ls, l);
+        ECQF_KB_PRIVATE ecqf_kb_lane *s = &ECQF_KB_LV(ls, l);
         ECQF_KB_U32 r, need, idx;
         for (r = 0; r < g->h; r++) part[r * W + l] = 0.0f;
         ecqf_kb_lane_start(T, g, l, s);
@@ -322,7 +325,7 @@ ECQF_KB_FN ECQF_KB_U32 ecqf_kb_gemv_tile(const ecqf_kb_tensor *T, const ecqf_kb_
 
     for (t = 0; t < g->steps; t++) {
         ECQF_KB_LANES_BEGIN(l, W)
-            ecqf_kb_lane *s = &ECQF_KB_LV(ls, l);
+            ECQF_KB_PRIVATE ecqf_kb_lane *s = &ECQF_KB_LV(ls, l);
             ECQF_KB_U32 active = t < s->len ? 1u : 0u, sym = 0, need = 0, idx, eidx;
             ECQF_KB_U32 u0, u1, real1, e0, e1, ci;
             /* decode one symbol */
@@ -387,7 +390,7 @@ ECQF_KB_FN ECQF_KB_U32 ecqf_kb_gemv_tile(const ecqf_kb_tensor *T, const ecqf_kb_
 
     /* end of tile: [R-7] / [P-8], [R-8] and the padding word, [E-2] */
     ECQF_KB_LANES_BEGIN(l, W)
-        const ecqf_kb_lane *s = &ECQF_KB_LV(ls, l);
+        const ECQF_KB_PRIVATE ecqf_kb_lane *s = &ECQF_KB_LV(ls, l);
         if (rans ? s->x != 0x10000u : s->x != 0u) err |= ECQF_KB_ERR_STREAM;
     ECQF_KB_LANES_END
     if (wctr != nwords) {
@@ -418,7 +421,7 @@ ECQF_KB_FN ECQF_KB_U32 ecqf_kb_raw_code(const ECQF_KB_GLOBAL ECQF_KB_U8 *data, E
 
 /* The fixed reduction tree over W lanes: at each level every lane adds the value of lane
  * l ^ off (off = W/2, .., 1), as a shuffle-xor does; returns lane 0's value. v is clobbered. */
-ECQF_KB_FN float ecqf_kb_tree_sum(float *v, ECQF_KB_U32 W) {
+ECQF_KB_FN float ecqf_kb_tree_sum(ECQF_KB_PRIVATE float *v, ECQF_KB_U32 W) {
     ECQF_KB_U32 off, l;
     for (off = W / 2u; off >= 1u; off /= 2u) {
         for (l = 0; l < W; l++)
