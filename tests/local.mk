@@ -64,3 +64,15 @@ tests_test_kernels_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/libecqf -I$(top_src
 	-I$(top_srcdir)/kernels -I$(top_srcdir)/tools/common
 tests_test_kernels_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -pthread
 tests_test_kernels_LDADD = kernels/libecqf-kernels.la libecqf/libecqf-core.la $(CHECK_LIBS) -lpthread -lm
+
+# --- real clients: MLX, the safetensors package, downstream quality (clients) ---
+# numpy and safetensors come from scripts/pyenv (a venv in $ECQF_MODEL_CACHE, pinned and
+# hash-checked by scripts/python-requirements.lock), MLX from tests/clients/mlx-env.sh, MiniLM
+# from scripts/fetch-models. Each test SKIPs (77) when its package or model cannot be had.
+ECQF_CLIENT_TESTS = tests/clients/mlx-matmul.sh tests/clients/safetensors.sh \
+	tests/clients/minilm-quality.sh
+TESTS += $(ECQF_CLIENT_TESTS)
+dist_check_SCRIPTS += $(ECQF_CLIENT_TESTS)
+EXTRA_DIST += tests/clients/common.sh tests/clients/mlx-env.sh \
+	tests/python/client_mlx_matmul.py tests/python/client_safetensors.py \
+	scripts/pyenv scripts/python-requirements.lock scripts/minilm_quality.py
