@@ -6,6 +6,7 @@
 # environment, MLX, MiniLM; default ~/.cache/ecqf-models), ECQF_NO_DOWNLOAD=1 (use only what
 # is cached), ECQF_MINILM (a MiniLM model.safetensors to use instead of scripts/fetch-models;
 # vocab.txt and config.json must lie beside it), ECQF_CLIENT_JOBS (ecqf-pack -j, default 2).
+# shellcheck disable=SC2034 # variables for the sourcing test scripts
 set -u
 
 : "${srcdir:=.}"
@@ -33,7 +34,8 @@ for t in "$PACK" "$INSPECT" "$UNPACK"; do
 done
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ecqf-client-test.XXXXXX") || exit 99
-trap 'rm -rf "$WORK"' EXIT
+HELD_LOCK=""
+trap 'rm -rf "$WORK" $HELD_LOCK' EXIT
 trap 'exit 130' INT TERM HUP
 
 skip() {
@@ -75,8 +77,22 @@ find_minilm() {
         return 1
     fi
     fpy=${PY:-${PYTHON3:-python3}}
+    mkdir -p "$cache" 2>/dev/null || { MINILM_WHY="cannot create $cache"; return 1; }
+    # one fetch at a time: two tests extracting into the same cache folder would race
+    lock="$cache/.fetch-minilm.lock"
+    waited=0
+    while ! mkdir "$lock" 2>/dev/null; do
+        if [ -n "$(find "$lock" -prune -mmin +20 2>/dev/null)" ]; then rm -rf "$lock"; continue; fi
+        [ $waited -ge 1800 ] && { MINILM_WHY="timed out waiting for $lock"; return 1; }
+        sleep 2
+        waited=$((waited + 2))
+    done
+    HELD_LOCK=$lock
     MINILM=$("$fpy" "$top_srcdir/scripts/fetch-models" minilm 2>"$WORK/fetch.err")
     rc=$?
+    rm -rf "$lock"
+    HELD_LOCK=""
+    sed 's/^/note: /' "$WORK/fetch.err"
     if [ $rc -ne 0 ] || [ ! -f "$MINILM" ]; then
         MINILM=""
         MINILM_WHY="scripts/fetch-models minilm: exit $rc: $(tail -n 1 "$WORK/fetch.err")"

@@ -21,6 +21,7 @@ echo "model: $MINILM"
 
 cands="original=$MINILM"
 for spec in "ecsq" "affine4g64 --scheme affine --bits 4 --group 64" "q4_0 --scheme symmetric --bits 4 --group 32"; do
+    # shellcheck disable=SC2086 # the words are the label and the options
     set -- $spec
     label=$1
     shift

@@ -12,9 +12,12 @@
 # $ECQF_MODEL_CACHE/mlx-VERSION-cpXY (default cache ~/.cache/ecqf-models). pip is PY's own,
 # or, when PY has none (Debian's python3 without python3-pip), that of the virtual environment
 # scripts/pyenv makes for the same Python version. Concurrent callers (make check -j) wait for
-# one installer. ECQF_NO_DOWNLOAD=1 forbids the install.
+# one installer; after a failed attempt, callers in the next 10 minutes give up at once (the
+# reason is kept in mlx-VERSION-cpXY.failed; delete it to retry sooner). ECQF_NO_DOWNLOAD=1
+# forbids the install.
 # Used by tests/test_mlx_affine.sh and tests/clients/mlx-matmul.sh.
 
+# shellcheck disable=SC2034 # MLX_PYTHONPATH and MLX_SKIP are for the caller
 mlx_env() {
     _mlx_py=$1
     _mlx_top=$2
@@ -35,6 +38,7 @@ mlx_env() {
         return 0
     fi
     if [ "${ECQF_NO_DOWNLOAD:-0}" = 1 ]; then MLX_SKIP="ECQF_NO_DOWNLOAD=1"; return 1; fi
+    _mlx_failed="$_mlx_dir.failed"
     if ! mkdir -p "$_mlx_cache" 2>/dev/null; then MLX_SKIP="cannot create $_mlx_cache"; return 1; fi
 
     # one installer at a time; a lock older than 20 minutes is taken over
@@ -57,6 +61,11 @@ mlx_env() {
         MLX_PYTHONPATH=$_mlx_dir
         return 0
     fi
+    if [ -f "$_mlx_failed" ] && [ -z "$(find "$_mlx_failed" -mmin +10 2>/dev/null)" ]; then
+        rm -rf "$_mlx_dir.lock"
+        MLX_SKIP="an install attempt failed less than 10 minutes ago ($(cat "$_mlx_failed")); delete $_mlx_failed to retry"
+        return 1
+    fi
     _mlx_pip=$_mlx_py
     if ! "$_mlx_pip" -m pip --version >/dev/null 2>&1; then
         _mlx_pip=$(PYTHON3=$_mlx_py sh "$_mlx_top/scripts/pyenv" 2>/dev/null) || _mlx_pip=""
@@ -76,13 +85,17 @@ mlx_env() {
     command -v timeout >/dev/null 2>&1 && _mlx_to="timeout 600"
     if $_mlx_to "$_mlx_pip" -m pip install -q --disable-pip-version-check --no-deps --only-binary=:all: \
             --require-hashes --target "$_mlx_tmp" -r "$_mlx_req" >"$_mlx_cache/.mlx-pip.log" 2>&1; then
-        rm -rf "$_mlx_dir" && mv "$_mlx_tmp" "$_mlx_dir" && touch "$_mlx_dir/.installed"
+        rm -rf "$_mlx_dir" && mv "$_mlx_tmp" "$_mlx_dir" && touch "$_mlx_dir/.installed" &&
+            echo "note: installed MLX $_mlx_ver (pinned wheels of scripts/models.lock) into $_mlx_dir"
     fi
-    rm -rf "$_mlx_tmp" "$_mlx_req" "$_mlx_dir.lock"
+    rm -rf "$_mlx_tmp" "$_mlx_req"
     if [ ! -f "$_mlx_dir/.installed" ]; then
         MLX_SKIP="pip install failed: $(grep -v '^ *$' "$_mlx_cache/.mlx-pip.log" | tail -n 1)"
+        echo "$MLX_SKIP" > "$_mlx_failed"
+        rm -rf "$_mlx_dir.lock"
         return 1
     fi
+    rm -rf "$_mlx_failed" "$_mlx_dir.lock"
     MLX_PYTHONPATH=$_mlx_dir
     return 0
 }

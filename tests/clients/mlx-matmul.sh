@@ -11,6 +11,7 @@
 need_pyenv numpy
 mlx_env "$PY" "$top_srcdir" || skip "mlx not installable ($MLX_SKIP)"
 PYP="$MLX_PYTHONPATH${PYTHONPATH:+:$PYTHONPATH}"
+echo "mlx: ${MLX_PYTHONPATH:-imported by $PY as installed}"
 
 models=""
 if [ -f "$STORIES" ]; then models="stories260K=$STORIES"; else echo "note: $STORIES not found"; fi

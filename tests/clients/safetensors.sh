@@ -20,6 +20,7 @@ for src in f32 f16 bf16; do
     for scheme in "ecsq" "ecsq-row --per-row" "affine4g64 --scheme affine --bits 4 --group 64" \
                   "affine3g32 --scheme affine --bits 3 --group 32" "q4_0 --scheme symmetric --bits 4 --group 32" \
                   "q8_0 --scheme symmetric --bits 8 --group 32"; do
+        # shellcheck disable=SC2086 # the words are the label and the options
         set -- $scheme
         label="$src-$1"
         shift
