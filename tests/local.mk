@@ -48,6 +48,13 @@ AM_TESTS_ENVIRONMENT = \
 	ECQF_MODELS_DIR='$(abs_top_srcdir)/../shared/models'; export ECQF_MODELS_DIR; \
 	PYTHON3='$(PYTHON3)'; export PYTHON3;
 
+# --- tools: GGUF input of ecqf-pack (tools/common/gguf.c) (gguf) ---
+# Synthetic GGUF files, valid and invalid, are generated at test time by tests/tools/mkgguf.py
+# (with its own dequantization, checked against hand-worked blocks); the real Gemma 3 270M
+# part SKIPs when scripts/fetch-models cannot provide it (or ECQF_NO_DOWNLOAD=1, uncached).
+TESTS += tests/tools/gguf.sh
+dist_check_SCRIPTS += tests/tools/gguf.sh tests/tools/mkgguf.py
+
 # --- hardening: bit-flip and truncation sweeps, allocation bounds, guard pages, writer faults (hardening) ---
 check_PROGRAMS += tests/test_hardening
 TESTS += tests/test_hardening

@@ -1,5 +1,5 @@
 /*
- * ecqf-pack — quantize a safetensors model and write it as an ECQF file.
+ * ecqf-pack — quantize a safetensors or GGUF model and write it as an ECQF file.
  *
  * Tensor by tensor from the read-only mapping of the input: worker threads convert,
  * quantize and encode (ecqf_encode_tensor); the main thread appends the encoded tensors in
@@ -22,12 +22,13 @@
 
 #include "cli.h"
 #include "ecqf.h"
+#include "gguf.h"
 #include "ratecontrol.h"
 #include "safetensors.h"
 
 static const char help_text[] =
 "NAME\n"
-"    ecqf-pack - quantize a safetensors model into an ECQF file\n"
+"    ecqf-pack - quantize a safetensors or GGUF model into an ECQF file\n"
 "\n"
 "SYNOPSIS\n"
 "    ecqf-pack [OPTIONS] IN OUT\n"
@@ -36,6 +37,15 @@ static const char help_text[] =
 "    IN is a .safetensors file, a sharded model's *.safetensors.index.json, or a directory\n"
 "    holding either. Supported dtypes are F32, F16 and BF16; the input is validated strictly\n"
 "    (header size, JSON, UTF-8, offsets, shapes) before anything is written.\n"
+"\n"
+"    IN may also be a GGUF file (v2 or v3, recognized by its magic, whatever its name), read\n"
+"    as strictly (counts, strings, types, alignment, offsets, overlap). Its F32, F16 and BF16\n"
+"    tensors are taken as they are; Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K and Q6_K tensors\n"
+"    are dequantized to f32 (exactly as ggml does) and then treated like F32 tensors: the\n"
+"    quality targets and SQNR figures are measured against those dequantized GGUF values,\n"
+"    not against the model the GGUF was made from. GGUF's fastest-first dimensions are\n"
+"    reversed into the row-major shape ([ne1, ne0] for a matrix). Scalar metadata is kept\n"
+"    under gguf.KEY, and arrays short enough as JSON text (vocabularies are left out).\n"
 "\n"
 "    By default every 2-D tensor of 4096 or more elements is quantized; everything else\n"
 "    (norms, biases, small tensors) is stored as is, in its own dtype. The default scheme is\n"
@@ -76,7 +86,8 @@ static const char help_text[] =
 "        Store tensors whose name matches the POSIX extended regular expression as is.\n"
 "    --skip-unsupported\n"
 "        Leave out tensors of dtypes ECQF does not store (I64, I32, U8, BOOL, F64, F8, ...),\n"
-"        such as the position_ids buffer of BERT-style models, with a warning for each.\n"
+"        such as the position_ids buffer of BERT-style models, or GGUF types that cannot be\n"
+"        dequantized (Q2_K, Q3_K, IQ*, ...), with a warning for each.\n"
 "        Without it such a tensor is an error.\n"
 "    --min-elements N\n"
 "        Quantize 2-D tensors of at least N elements (default 4096).\n"
@@ -108,6 +119,7 @@ static const char help_text[] =
 "\n"
 "EXAMPLES\n"
 "    ecqf-pack model.safetensors model.ecqf\n"
+"    ecqf-pack -j 2 model-q4_k_m.gguf model.ecqf\n"
 "    ecqf-pack --scheme affine --bits 4 --group 64 --coding rans model/ model-g64.ecqf\n"
 "    ecqf-pack --bpw 3.0 -j 4 --keep 'embed|lm_head' model.safetensors.index.json m.ecqf\n";
 
@@ -133,6 +145,8 @@ typedef struct options {
 
 typedef struct plan {
     const st_tensor *t;
+    const gguf_tensor *gt;     /* GGUF input: the tensor t describes (t is a view of it) */
+    int dequant;               /* GGUF quantized type: values come from gguf_tensor_to_f32 */
     int scheme;                /* ECQF_SCHEME_* to use; NONE = as is */
     const char *why;           /* why stored as is */
     uint64_t rows, cols;
@@ -159,6 +173,7 @@ typedef struct result {
 typedef struct packer {
     const options *o;
     st_model *model;
+    gguf_model *gguf;          /* GGUF input instead of model */
     plan *plans;
     size_t n;
     /* pipeline */
@@ -211,6 +226,120 @@ static const char *dims_str(const st_tensor *t, char *buf, size_t size) {
                               (unsigned long long)t->shape[d]);
     if (o < size) snprintf(buf + o, size - o, "]");
     return buf;
+}
+
+/* The tensor's values as f32: converted from the safetensors dtype, or dequantized from the
+ * GGUF block type. Both inputs were fully validated when opened, so this cannot fail. */
+static void load_f32(const plan *pl, float *out) {
+    if (pl->dequant) (void)gguf_tensor_to_f32(pl->gt, out, pl->t->numel);
+    else (void)st_tensor_to_f32(pl->t, out, pl->t->numel);
+}
+
+/* GGUF input: st_tensor views of the GGUF tensors, so that the rest of the packer handles
+ * both inputs alike. GGUF stores dimensions fastest-first (ne[0] is the row length); the
+ * view's shape is the row-major [ne[n-1], ..., ne[0]] that ECQF stores. F32/F16/BF16 data are
+ * little-endian row-major already and are used in place; the quantized types are seen as F32
+ * tensors whose values come from load_f32 (data points at the GGUF blocks: never read as
+ * floats). Types that cannot be dequantized are ST_OTHER, named after their ggml type. */
+static st_tensor *gguf_views(const gguf_model *g) {
+    size_t n = gguf_tensor_count(g), i;
+    st_tensor *v = calloc(n ? n : 1, sizeof *v);
+    if (!v) return NULL;
+    for (i = 0; i < n; i++) {
+        const gguf_tensor *gt = gguf_tensor_at(g, i);
+        unsigned d;
+        v[i].name = gt->name;
+        v[i].name_length = gt->name_length;
+        v[i].dtype = gt->type == GGML_T_F16 ? ST_F16 : gt->type == GGML_T_BF16 ? ST_BF16
+                     : gt->supported ? ST_F32 : ST_OTHER;
+        v[i].dtype_name = gt->type_name;
+        v[i].ndim = gt->n_dims;
+        for (d = 0; d < gt->n_dims; d++) v[i].shape[d] = gt->shape[d];
+        v[i].numel = gt->numel;
+        v[i].nbytes = gt->nbytes;
+        v[i].data = gt->data;
+        v[i].file_offset = gt->file_offset;
+    }
+    return v;
+}
+
+/* Tensor i of the input: the safetensors model's, or the GGUF view. */
+static const st_tensor *input_tensor(const st_model *model, const st_tensor *views, size_t i) {
+    return views ? &views[i] : st_tensor_at(model, i);
+}
+
+/* GGUF metadata into ECQF metadata under "gguf.KEY": integers as U64/I64, floats as F64,
+ * booleans as BOOL, strings as STRING, and arrays as compact JSON text when it takes at most
+ * GGUF_ARRAY_TEXT_MAX bytes (longer ones, such as vocabularies, are left out). */
+#define GGUF_ARRAY_TEXT_MAX 1024
+static int copy_gguf_metadata(ecqf_writer *w, const gguf_model *g) {
+    size_t i, kept = 0, left = 0;
+    char key[ECQF_MAX_KEY_LENGTH + 1], text[GGUF_ARRAY_TEXT_MAX + 1];
+    ecqf_error err;
+    for (i = 0; i < gguf_kv_count(g); i++) {
+        const gguf_kv *kv = gguf_kv_at(g, i);
+        uint64_t u;
+        int64_t s;
+        double f;
+        int b, rc;
+        const char *str;
+        size_t len;
+        if (kv->key_length + 5 > ECQF_MAX_KEY_LENGTH) {
+            cli_warn("GGUF metadata key %s is too long for ECQF (%zu bytes); left out", kv->key,
+                     kv->key_length);
+            left++;
+            continue;
+        }
+        snprintf(key, sizeof key, "gguf.%s", kv->key);
+        if (gguf_kv_uint(kv, &u) == GGUF_OK) {
+            rc = ecqf_writer_add_metadata(w, key, ECQF_META_U64, &u, 8, &err);
+        } else if (gguf_kv_int(kv, &s) == GGUF_OK) {
+            rc = ecqf_writer_add_metadata(w, key, ECQF_META_I64, &s, 8, &err);
+        } else if (gguf_kv_float(kv, &f) == GGUF_OK) {
+            rc = ecqf_writer_add_metadata(w, key, ECQF_META_F64, &f, 8, &err);
+        } else if (gguf_kv_bool(kv, &b) == GGUF_OK) {
+            uint8_t v = (uint8_t)b;
+            rc = ecqf_writer_add_metadata(w, key, ECQF_META_BOOL, &v, 1, &err);
+        } else if (gguf_kv_string(kv, &str, &len) == GGUF_OK) {
+            if (memchr(str, '\0', len) || len > ECQF_MAX_META_VALUE_SIZE) {
+                cli_warn("GGUF metadata %s: a NUL character or more than 16 MiB; left out", kv->key);
+                left++;
+                continue;
+            }
+            rc = ecqf_writer_add_metadata(w, key, ECQF_META_STRING, str, len, &err);
+        } else if (gguf_kv_to_text(kv, text, sizeof text) == GGUF_OK) {
+            rc = ecqf_writer_add_metadata(w, key, ECQF_META_STRING, text, strlen(text), &err);
+        } else {
+            cli_verbose("GGUF metadata %s: array of %llu %s values left out (its JSON text "
+                        "exceeds %d bytes)", kv->key, (unsigned long long)kv->array_count,
+                        gguf_value_type_name(kv->array_type), GGUF_ARRAY_TEXT_MAX);
+            left++;
+            continue;
+        }
+        if (rc) {
+            cli_ecqf_error(&err, "metadata key %s", key);
+            return -1;
+        }
+        kept++;
+    }
+    cli_verbose("GGUF metadata: %zu entries kept under gguf.*, %zu left out", kept, left);
+    { /* where the values came from: "GGUF v3, alignment 32, tensors F32:109 Q8_0:10 ..." */
+        size_t counts[64] = {0}, o;
+        unsigned ty;
+        o = (size_t)snprintf(text, sizeof text, "GGUF v%u, alignment %llu, tensors",
+                             (unsigned)gguf_version(g), (unsigned long long)gguf_alignment(g));
+        for (i = 0; i < gguf_tensor_count(g); i++)
+            if (gguf_tensor_at(g, i)->type < 64) counts[gguf_tensor_at(g, i)->type]++;
+        for (ty = 0; ty < 64 && o < sizeof text; ty++)
+            if (counts[ty])
+                o += (size_t)snprintf(text + o, sizeof text - o, " %s:%zu",
+                                      gguf_ggml_type_name(ty), counts[ty]);
+        if (ecqf_writer_add_metadata_string(w, "ecqf.source.gguf", text, &err)) {
+            cli_ecqf_error(&err, "metadata key ecqf.source.gguf");
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* SQNR that MLX-style affine 4-bit g64 would give this tensor: the quality the default
@@ -293,7 +422,7 @@ static void process(const packer *P, size_t i, result *r) {
                          t->name, (unsigned long long)numel);
                 goto out;
             }
-            (void)st_tensor_to_f32(t, wown, numel);
+            load_f32(pl, wown);
             w = wown;
         }
         for (k = 0; k < numel; k++)
@@ -456,11 +585,27 @@ static void process(const packer *P, size_t i, result *r) {
         d.coding = none_coding(o);
         d.values = t->data;
         scheme = ECQF_SCHEME_NONE;
+        if (pl->dequant) { /* a GGUF quantized type: store its dequantized f32 values */
+            if (!w) {
+                wown = malloc(numel ? (size_t)numel * sizeof *wown : 1);
+                if (!wown) {
+                    r->rc = ECQF_ERR_NOMEM;
+                    snprintf(r->ctx, sizeof r->ctx, "tensor %s: out of memory for %llu values",
+                             t->name, (unsigned long long)numel);
+                    goto out;
+                }
+                load_f32(pl, wown);
+                w = wown;
+            }
+            d.values = w;
+        }
     }
     r->scheme = d.scheme;
     /* the f32 copy is not needed any more: free it before the encoder's own buffers */
-    free(wown);
-    wown = NULL;
+    if (d.values != (const void *)wown) {
+        free(wown);
+        wown = NULL;
+    }
     r->rc = ecqf_encode_tensor(&d, NULL, &r->enc, &r->err);
     if (r->rc != ECQF_OK) {
         snprintf(r->ctx, sizeof r->ctx, "encoding tensor %s", t->name);
@@ -474,7 +619,8 @@ out:
     free(ints);
     free(codes);
     free(params);
-    st_release(P->model, t);
+    if (pl->gt) gguf_release(P->gguf, pl->gt);
+    else st_release(P->model, t);
 }
 
 /* ---- worker pool ------------------------------------------------------------------------ */
@@ -572,6 +718,9 @@ int main(int argc, char **argv) {
     const char *in, *outp;
     st_model *model = NULL;
     st_error serr;
+    gguf_model *gg = NULL;     /* GGUF input */
+    st_tensor *views = NULL;   /* its tensors, seen as st_tensors */
+    gguf_error gerr;
     ecqf_error err;
     ecqf_writer *writer = NULL;
     ecqf_writer_options wo;
@@ -725,7 +874,17 @@ int main(int argc, char **argv) {
     }
 
     t0 = cli_now();
-    if (st_open_ex(&model, in, ST_OPEN_ALLOW_UNSUPPORTED, &serr) != ST_OK) {
+    if (gguf_file_has_magic(in)) { /* GGUF, whatever the file's name */
+        if (gguf_open(&gg, in, GGUF_OPEN_ALLOW_UNSUPPORTED, &gerr) != GGUF_OK) {
+            cli_error("%s: %s", gguf_status_name(gerr.code), gerr.message);
+            goto done;
+        }
+        views = gguf_views(gg);
+        if (!views) {
+            cli_error("out of memory");
+            goto done;
+        }
+    } else if (st_open_ex(&model, in, ST_OPEN_ALLOW_UNSUPPORTED, &serr) != ST_OK) {
         cli_st_error(&serr);
         goto done;
     }
@@ -733,14 +892,24 @@ int main(int argc, char **argv) {
     /* plan: every tensor of a supported dtype, in input order */
     P.o = &o;
     P.model = model;
+    P.gguf = gg;
     {
-        size_t nt = st_tensor_count(model), unsupported = 0;
+        size_t nt = gg ? gguf_tensor_count(gg) : st_tensor_count(model), unsupported = 0;
         const st_tensor *first_bad = NULL;
         for (i = 0; i < nt; i++)
-            if (st_tensor_at(model, i)->dtype == ST_OTHER) {
-                if (!first_bad) first_bad = st_tensor_at(model, i);
+            if (input_tensor(model, views, i)->dtype == ST_OTHER) {
+                if (!first_bad) first_bad = input_tensor(model, views, i);
                 unsupported++;
             }
+        if (unsupported && !o.skip_unsupported && gg) {
+            cli_error("%s: %s: unsupported ggml type %s for tensor '%s' (ecqf-pack dequantizes "
+                      "F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K and Q6_K); %zu "
+                      "tensor%s of such types: pass --skip-unsupported to pack the model "
+                      "without %s", gguf_status_name(GGUF_ERR_UNSUPPORTED_TYPE), in,
+                      first_bad->dtype_name, first_bad->name, unsupported,
+                      unsupported == 1 ? " is" : "s are", unsupported == 1 ? "it" : "them");
+            goto done;
+        }
         if (unsupported && !o.skip_unsupported) {
             cli_error("%s: %s: unsupported dtype %s for tensor '%s' (ECQF stores F32, F16 and "
                       "BF16 only); %zu tensor%s of such dtypes: pass --skip-unsupported to pack "
@@ -756,18 +925,24 @@ int main(int argc, char **argv) {
             goto done;
         }
         for (i = 0; i < nt; i++) {
-            const st_tensor *t = st_tensor_at(model, i);
+            const st_tensor *t = input_tensor(model, views, i);
             plan *pl;
             unsigned dd;
             if (t->dtype == ST_OTHER) {
                 char shp[96];
-                cli_warn("tensor %s (%s %s) left out: ECQF stores F32, F16 and BF16 only",
-                         t->name, t->dtype_name, dims_str(t, shp, sizeof shp));
+                cli_warn("tensor %s (%s %s) left out: %s", t->name, t->dtype_name,
+                         dims_str(t, shp, sizeof shp),
+                         gg ? "ggml type that ecqf-pack cannot dequantize"
+                            : "ECQF stores F32, F16 and BF16 only");
                 skipped++;
                 continue;
             }
             pl = &P.plans[P.n++];
             pl->t = t;
+            if (gg) {
+                pl->gt = gguf_tensor_at(gg, i);
+                pl->dequant = !gguf_ggml_type_is_float(pl->gt->type);
+            }
             total_bytes += t->nbytes;
             pl->cols = t->ndim ? t->shape[t->ndim - 1] : 1;
             pl->rows = 1;
@@ -801,7 +976,8 @@ int main(int argc, char **argv) {
                 const st_tensor *t = pl->t;
                 uint64_t k;
                 if (pl->scheme == ECQF_SCHEME_NONE) continue;
-                if (t->dtype == ST_F32 && ((uintptr_t)t->data % sizeof(float)) == 0 &&
+                if (!pl->dequant && t->dtype == ST_F32 &&
+                    ((uintptr_t)t->data % sizeof(float)) == 0 &&
                     ((const uint8_t *)&(uint32_t){1})[0] == 1) {
                     pl->w = (const float *)(const void *)t->data;
                 } else {
@@ -812,7 +988,7 @@ int main(int argc, char **argv) {
                         free(rt);
                         goto done;
                     }
-                    (void)st_tensor_to_f32(t, pl->wbuf, t->numel);
+                    load_f32(pl, pl->wbuf);
                     pl->w = pl->wbuf;
                 }
                 for (k = 0; k < t->numel; k++)
@@ -918,6 +1094,7 @@ int main(int argc, char **argv) {
                 goto done;
             }
         }
+        if (gg && copy_gguf_metadata(writer, gg) != 0) goto done;
     }
 
     /* pipeline */
@@ -1136,7 +1313,7 @@ done:
     }
     free(threads);
     if (writer) ecqf_writer_abort(writer);
-    if (model) {
+    if (model || gg) {
         if (P.slots)
             for (i = 0; i < P.cap; i++)
                 if (P.slots[i].enc) ecqf_encoded_free(P.slots[i].enc);
@@ -1147,6 +1324,8 @@ done:
         free(P.plans);
     }
     st_close(model);
+    gguf_close(gg);
+    free(views);
     if (have_re) regfree(&keep_re);
     return exit_code;
 }

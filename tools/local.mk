@@ -1,12 +1,13 @@
 # rules for tools/ (owner: tools)
 #
 # tools/libecqftools.la: helpers shared by the command-line tools and reused by the fuzzers
-# (strict safetensors reader, CLI helpers, ECSQ rate control). Tools link only libecqf's
-# public API plus this library.
+# (strict safetensors and GGUF readers, CLI helpers, ECSQ rate control). Tools link only
+# libecqf's public API plus this library.
 noinst_LTLIBRARIES += tools/libecqftools.la
 tools_libecqftools_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/common
 tools_libecqftools_la_SOURCES = \
 	tools/common/safetensors.h tools/common/safetensors.c \
+	tools/common/gguf.h tools/common/gguf.c \
 	tools/common/cli.h tools/common/cli.c \
 	tools/common/ratecontrol.h tools/common/ratecontrol.c
 tools_libecqftools_la_CFLAGS = $(AM_CFLAGS) $(ZSTD_CFLAGS)
