@@ -378,6 +378,7 @@ def good_tensors(rng):
     ts.append(tensor("four_d", F16, [2, 3, 4, 5], rand_tensor(rng, F16, [2, 3, 4, 5])))
     ts.append(tensor("scalar", F32, [], struct.pack("<f", 1.5)))
     ts.append(tensor("empty", F32, [8, 0], b""))
+    ts.append(tensor("empty.q8_0", Q8_0, [32, 0], b""))
     ts.append(tensor("wide.q4_k", Q4_K, [512, 8], rand_tensor(rng, Q4_K, [512, 8])))
     ts.append(tensor("name with \u00e9 and \"quote\"", Q8_0, [64, 2], rand_tensor(rng, Q8_0, [64, 2])))
     return ts
