@@ -2,21 +2,24 @@
 # Real client: MLX. An affine 4-bit g64 pack, written by `ecqf-unpack --mlx`, loads with
 # mx.load, and mx.quantized_matmul on it matches the library's dequantized GEMV (float64 from
 # `ecqf-unpack --dtype f32`) within 1e-4 of sum|w*x| (tests/python/client_mlx_matmul.py).
-# Models: stories260K ($ECQF_MODELS_DIR), and MiniLM-L6 when scripts/fetch-models can have
-# it. numpy comes from scripts/pyenv, MLX from tests/clients/mlx-env.sh (pinned wheels of
-# scripts/models.lock). SKIP (77) when either cannot be had or no model is present.
+# Models: a synthetic one (tests/python/client_safetensors.py make-synthetic: Gaussian, heavy
+# tails, rows from 1e-7 to 7e4, zeros), stories260K ($ECQF_MODELS_DIR) when present, and
+# MiniLM-L6 when scripts/fetch-models can have it. numpy and safetensors come from
+# scripts/pyenv, MLX from tests/clients/mlx-env.sh (pinned wheels of scripts/models.lock).
+# SKIP (77) when either cannot be had.
 . "${top_srcdir:-${srcdir:-.}}/tests/clients/common.sh"
 . "$top_srcdir/tests/clients/mlx-env.sh"
 
-need_pyenv numpy
+need_pyenv numpy safetensors
 mlx_env "$PY" "$top_srcdir" || skip "mlx not installable ($MLX_SKIP)"
 PYP="$MLX_PYTHONPATH${PYTHONPATH:+:$PYTHONPATH}"
 echo "mlx: ${MLX_PYTHONPATH:-imported by $PY as installed}"
 
-models=""
-if [ -f "$STORIES" ]; then models="stories260K=$STORIES"; else echo "note: $STORIES not found"; fi
+"$PY" "$PYDIR/client_safetensors.py" make-synthetic "$WORK/synth.safetensors" ||
+    { echo "FAIL: writing the synthetic model"; exit 1; }
+models="synthetic=$WORK/synth.safetensors"
+if [ -f "$STORIES" ]; then models="$models stories260K=$STORIES"; else echo "note: $STORIES not found"; fi
 if find_minilm; then models="$models MiniLM-L6=$MINILM"; else echo "note: MiniLM-L6 not used: $MINILM_WHY"; fi
-[ -n "$models" ] || skip "no model: neither stories260K ($STORIES) nor MiniLM-L6 ($MINILM_WHY)"
 
 status=0
 for m in $models; do

@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
 """The official safetensors package as a real client of `ecqf-unpack`.
 
-usage: client_safetensors.py make-sources STORIES.safetensors OUTDIR
+usage: client_safetensors.py make-synthetic OUT.safetensors
+       client_safetensors.py make-copies SOURCE.safetensors OUTPREFIX [f16] [bf16]
        client_safetensors.py check SOURCE.safetensors LABEL=DIR [LABEL=DIR ...]
 
-make-sources writes OUTDIR/f16.safetensors and OUTDIR/bf16.safetensors: the F32 model
+make-synthetic writes a small F32 model that needs no download (fixed seed): Gaussian and
+heavy-tailed matrices, rows scaled from 1e-7 to 7e4 (float16 subnormals, and overflow to
+infinity in f16 output), an all-zero matrix, a matrix whose width is no multiple of the
+group, a 3-D tensor, norms and biases, with a __metadata__.
+make-copies writes OUTPREFIX-f16.safetensors and/or OUTPREFIX-bf16.safetensors: SOURCE
 rounded to nearest even into F16 and BF16, written by the safetensors package itself
 (safetensors.numpy.save_file for F16; safetensors.serialize_file with a TensorSpec of dtype
-"bfloat16" for BF16, which numpy cannot hold), with a __metadata__ to carry through.
+"bfloat16" for BF16, which numpy cannot hold), with the source's __metadata__ plus one key.
 
 check: each DIR holds one ECQF pack of SOURCE unpacked four ways, default.safetensors (each
 tensor in its source dtype), f16.safetensors, bf16.safetensors and f32.safetensors, plus
@@ -93,7 +98,8 @@ def rne(f32, dtype):
     if dtype == "F32":
         return f32.view(np.uint32)
     if dtype == "F16":
-        return f32.astype(np.float16).view(np.uint16)
+        with np.errstate(over="ignore"):  # beyond 65520: infinity, as round-to-nearest says
+            return f32.astype(np.float16).view(np.uint16)
     if dtype == "BF16":
         u = f32.view(np.uint32).astype(np.uint64)
         r = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
@@ -107,6 +113,8 @@ class Check:
     def __init__(self):
         self.errors = []
         self.compared = 0
+        self.f16_subnormal = 0
+        self.f16_inf = 0
 
     def eq(self, what, got, want):
         self.compared += int(np.size(want))
@@ -212,6 +220,10 @@ def check_pack(label, src_path, d, chk):
             what = "%s %s %s (%s)" % (label, kind, name, "quantized" if name in quant else "unquantized")
             if name in quant:
                 chk.eq(what, bits_of(dt, b), rne(R[name], dt))
+                if dt == "F16":
+                    h = bits_of(dt, b) & 0x7FFF
+                    chk.f16_subnormal += int(np.count_nonzero((h > 0) & (h < 0x400)))
+                    chk.f16_inf += int(np.count_nonzero(h == 0x7C00))
             elif kind == "default":
                 chk.eq(what, bits_of(dt, b), bits_of(sdt, sraw))
             else:
@@ -222,30 +234,52 @@ def check_pack(label, src_path, d, chk):
              len(src_meta or {}), "; ".join(lines), worst_db))
 
 
-def make_sources(stories, outdir):
-    meta, src = raw_parse(stories)
+def make_synthetic(out):
+    rng = np.random.default_rng(20261127)
+    t = {}
+    t["a.normal.weight"] = rng.standard_normal((256, 512)) * 0.02
+    t["a.heavy.weight"] = rng.standard_normal((128, 256)) / np.sqrt(rng.chisquare(3, (128, 256)) / 3)
+    scale = 10.0 ** np.linspace(-7, np.log10(7e4), 64)
+    t["a.range.weight"] = rng.standard_normal((64, 512)) * scale[:, None]
+    z = np.zeros((64, 128))
+    z[5] = rng.standard_normal(128)
+    t["a.zeros.weight"] = z
+    t["a.odd.weight"] = rng.standard_normal((96, 100))
+    t["a.cube.weight"] = rng.standard_normal((4, 32, 64))
+    t["a.norm.weight"] = 1 + 0.1 * rng.standard_normal(512)
+    t["a.bias"] = 0.01 * rng.standard_normal(512)
+    t = {k: v.astype(np.float32) for k, v in t.items()}
+    stnp.save_file(t, out, metadata={"format": "np", "ecqf.test": "synthetic"})
+    print("synthetic source: %d tensors, %d weights, written by safetensors %s"
+          % (len(t), sum(v.size for v in t.values()), safetensors.__version__))
+
+
+def make_copies(src_path, prefix, kinds):
+    meta, src = raw_parse(src_path)
     meta = dict(meta or {})
-    meta["ecqf.test"] = "client_safetensors"
-    f16 = {}
-    keep = []
-    specs = {}
-    for name, dt, shape, b in src:
-        x = to_f32(dt, b)
-        f16[name] = x.astype(np.float16).reshape(shape)
-        u = rne(x, "BF16").reshape(shape)
-        keep.append(u)
-        specs[name] = safetensors.TensorSpec(dtype="bfloat16", shape=shape, data_ptr=u.ctypes.data,
-                                             data_len=u.nbytes)
-    stnp.save_file(f16, os.path.join(outdir, "f16.safetensors"), metadata=meta)
-    safetensors.serialize_file(specs, os.path.join(outdir, "bf16.safetensors"), metadata=meta)
-    del keep
-    print("sources: F16 and BF16 copies of %s written by safetensors %s" % (os.path.basename(stories),
-                                                                            safetensors.__version__))
+    meta["ecqf.test.copy"] = "client_safetensors"
+    if "f16" in kinds:
+        stnp.save_file({name: to_f32(dt, b).astype(np.float16).reshape(shape) for name, dt, shape, b in src},
+                       prefix + "-f16.safetensors", metadata=meta)
+    if "bf16" in kinds:
+        keep, specs = [], {}
+        for name, dt, shape, b in src:
+            u = rne(to_f32(dt, b), "BF16").reshape(shape)
+            keep.append(u)
+            specs[name] = safetensors.TensorSpec(dtype="bfloat16", shape=shape, data_ptr=u.ctypes.data,
+                                                 data_len=u.nbytes)
+        safetensors.serialize_file(specs, prefix + "-bf16.safetensors", metadata=meta)
+        del keep
+    print("copies of %s in %s written by safetensors %s" % (os.path.basename(src_path), " and ".join(kinds),
+                                                            safetensors.__version__))
 
 
 def main(argv):
-    if len(argv) == 3 and argv[0] == "make-sources":
-        make_sources(argv[1], argv[2])
+    if len(argv) == 2 and argv[0] == "make-synthetic":
+        make_synthetic(argv[1])
+        return 0
+    if len(argv) >= 4 and argv[0] == "make-copies":
+        make_copies(argv[1], argv[2], argv[3:])
         return 0
     if len(argv) < 3 or argv[0] != "check":
         print(__doc__, file=sys.stderr)
@@ -259,8 +293,10 @@ def main(argv):
             chk.errors.append("%s: %s: %s" % (label, type(e).__name__, e))
     for a in sorted(APIS):
         print("note: " + a)
-    print("safetensors %s, numpy %s: %d values compared as bit patterns, %d mismatching checks"
-          % (safetensors.__version__, np.__version__, chk.compared, len(chk.errors)))
+    print("safetensors %s, numpy %s: %d values compared as bit patterns (quantized values that are "
+          "f16 subnormals: %d, f16 infinities: %d), %d mismatching checks"
+          % (safetensors.__version__, np.__version__, chk.compared, chk.f16_subnormal, chk.f16_inf,
+             len(chk.errors)))
     for e in chk.errors[:40]:
         print("FAIL: " + e)
     return 1 if chk.errors else 0
