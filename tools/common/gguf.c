@@ -6,7 +6,8 @@
  * the walk is done, since the buffer grows); values and tensor data are referenced in place.
  * Then the cross-entry rules are checked: unique keys and names, general.alignment, offsets
  * aligned and inside the data section, no overlap. Nothing is allocated from a count in the
- * file before that count is bounded by the file size.
+ * file before that count is bounded by the file size, and the entry arrays grow with the
+ * entries actually parsed (so a large declared count costs nothing until it is backed).
  */
 #define _DEFAULT_SOURCE 1 /* madvise(MADV_DONTNEED) where the platform has it */
 
@@ -247,9 +248,9 @@ struct gguf_model {
     uint32_t version;
     uint64_t alignment, data_offset;
     gguf_kv *kvs;
-    size_t nkv;
+    size_t nkv, kv_cap;         /* nkv: declared count; kv_cap: entries allocated so far */
     gguf_tensor *tensors;
-    size_t ntensors;
+    size_t ntensors, t_cap;
     char *strings;              /* keys and names, NUL-terminated */
     size_t strings_used, strings_cap;
     const gguf_kv **kv_sorted;  /* by key */
@@ -322,6 +323,16 @@ static int strings_add(gguf_model *m, const uint8_t *s, size_t len, size_t *off)
     m->strings[m->strings_used + len] = '\0';
     m->strings_used += len + 1;
     return GGUF_OK;
+}
+
+/* The next capacity of an entry array that is full at cap entries: doubling, at most max
+ * (the declared count), so that memory follows the entries actually parsed, not the count.
+ * 0 when it cannot grow. */
+static size_t next_cap(size_t cap, size_t max, size_t elem) {
+    size_t nc = cap ? cap * 2 : 16;
+    if (nc > max) nc = max;
+    if (nc <= cap || nc > SIZE_MAX / elem) return 0;
+    return nc;
 }
 
 /* Skip a value of type t (already validated as known) at the cursor, checking it. */
@@ -425,10 +436,20 @@ static int parse_kvs(gguf_model *m, cursor *c) {
     char kb[200];
     int rc;
     for (k = 0; k < m->nkv; k++) {
-        gguf_kv *kv = &m->kvs[k];
+        gguf_kv *kv;
         const uint8_t *s;
         uint64_t L, j, at = c->i;
         uint32_t t;
+        if (k == m->kv_cap) {
+            size_t nc = next_cap(m->kv_cap, m->nkv, sizeof *m->kvs);
+            gguf_kv *np = nc ? realloc(m->kvs, nc * sizeof *np) : NULL;
+            if (!np)
+                return gg_fail(c->err, GGUF_ERR_NOMEM, c->label, GGUF_NO_OFFSET, "out of memory");
+            memset(np + m->kv_cap, 0, (nc - m->kv_cap) * sizeof *np);
+            m->kvs = np;
+            m->kv_cap = nc;
+        }
+        kv = &m->kvs[k];
         kv->file_offset = at;
         if ((rc = rd_string(c, &s, &L, "a metadata key")) != GGUF_OK) return rc;
         if (L == 0)
@@ -493,7 +514,7 @@ static int parse_tensor_infos(gguf_model *m, cursor *c, size_t *first_unsupporte
     int rc;
     *first_unsupported = SIZE_MAX;
     for (k = 0; k < m->ntensors; k++) {
-        gguf_tensor *t = &m->tensors[k];
+        gguf_tensor *t;
         const ggml_type_info *ti;
         const uint8_t *s;
         uint64_t L, at = c->i, numel = 1, blocks;
@@ -501,6 +522,16 @@ static int parse_tensor_infos(gguf_model *m, cursor *c, size_t *first_unsupporte
         size_t bad;
         unsigned d;
         char nb[160], db[200];
+        if (k == m->t_cap) {
+            size_t nc = next_cap(m->t_cap, m->ntensors, sizeof *m->tensors);
+            gguf_tensor *np = nc ? realloc(m->tensors, nc * sizeof *np) : NULL;
+            if (!np)
+                return gg_fail(c->err, GGUF_ERR_NOMEM, c->label, GGUF_NO_OFFSET, "out of memory");
+            memset(np + m->t_cap, 0, (nc - m->t_cap) * sizeof *np);
+            m->tensors = np;
+            m->t_cap = nc;
+        }
+        t = &m->tensors[k];
         t->info_offset = at;
         if ((rc = rd_string(c, &s, &L, "a tensor name")) != GGUF_OK) return rc;
         show(nb, sizeof nb, s, (size_t)L);
@@ -655,10 +686,6 @@ static int parse(gguf_model *m, unsigned flags, gguf_error *err) {
                        "bytes", (unsigned long long)nt, (unsigned long long)nkv, m->size);
     m->nkv = (size_t)nkv;
     m->ntensors = (size_t)nt;
-    m->kvs = calloc(m->nkv ? m->nkv : 1, sizeof *m->kvs);
-    m->tensors = calloc(m->ntensors ? m->ntensors : 1, sizeof *m->tensors);
-    if (!m->kvs || !m->tensors)
-        return gg_fail(err, GGUF_ERR_NOMEM, m->path, GGUF_NO_OFFSET, "out of memory");
 
     if ((rc = parse_kvs(m, &c)) != GGUF_OK) return rc;
     if ((rc = parse_tensor_infos(m, &c, &first_unsupported)) != GGUF_OK) return rc;
