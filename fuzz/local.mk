@@ -8,7 +8,8 @@
 #   files and directories) and `make check` replays its seed corpus fuzz/corpus/NAME and its
 #   saved reproducers fuzz/crashes/NAME. See fuzz/README.md.
 
-FUZZ_TARGETS = fuzz/fuzz_open fuzz/fuzz_decode fuzz/fuzz_codec fuzz/fuzz_roundtrip fuzz/fuzz_safetensors
+FUZZ_TARGETS = fuzz/fuzz_open fuzz/fuzz_decode fuzz/fuzz_codec fuzz/fuzz_roundtrip fuzz/fuzz_safetensors \
+	fuzz/fuzz_gguf
 
 if ENABLE_FUZZING
 noinst_PROGRAMS += $(FUZZ_TARGETS)
@@ -57,6 +58,12 @@ fuzz_fuzz_safetensors_CPPFLAGS = $(FZ_CPPFLAGS_COMMON) -I$(top_srcdir)/tools/com
 fuzz_fuzz_safetensors_CFLAGS = $(FZ_CFLAGS_COMMON)
 fuzz_fuzz_safetensors_LDFLAGS = $(FUZZ_LINK)
 fuzz_fuzz_safetensors_LDADD = tools/libecqftools.la libecqf/libecqf.la -lm
+
+fuzz_fuzz_gguf_SOURCES = fuzz/fuzz_gguf.c $(FZ_HDRS) $(FUZZ_MAIN_SRC)
+fuzz_fuzz_gguf_CPPFLAGS = $(FZ_CPPFLAGS_COMMON) -I$(top_srcdir)/tools/common -DFUZZ_NAME='"gguf"'
+fuzz_fuzz_gguf_CFLAGS = $(FZ_CFLAGS_COMMON)
+fuzz_fuzz_gguf_LDFLAGS = $(FUZZ_LINK)
+fuzz_fuzz_gguf_LDADD = tools/libecqftools.la libecqf/libecqf.la -lm
 
 # Seed generator: writes small valid files with the library's writer (see fuzz/README.md).
 EXTRA_PROGRAMS = fuzz/mkseeds
