@@ -12,6 +12,7 @@
 #define _DEFAULT_SOURCE 1 /* madvise(MADV_DONTNEED) where the platform has it */
 
 #include "gguf.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -82,7 +83,6 @@ static int gg_fail(gguf_error *err, int code, const char *label, uint64_t offset
     return code;
 }
 
-static size_t utf8_seq(const uint8_t *s, size_t avail);
 
 /* A printable rendering of a (possibly hostile) byte string for messages: control bytes,
  * quotes, backslashes and ill-formed UTF-8 escaped, cut at ~96 bytes on a character
@@ -195,47 +195,6 @@ static uint32_t ld32(const uint8_t *p) {
            ((uint32_t)p[3] << 24);
 }
 static uint64_t ld64(const uint8_t *p) { return (uint64_t)ld32(p) | ((uint64_t)ld32(p + 4) << 32); }
-
-/* Length of the well-formed UTF-8 sequence at s[0..avail), or 0 (RFC 3629, table 3-7). */
-static size_t utf8_seq(const uint8_t *s, size_t avail) {
-    uint8_t c = s[0];
-    uint8_t lo = 0x80, hi = 0xBF;
-    size_t need, k;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) need = 1;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (avail < need + 1) return 0;
-    if (s[1] < lo || s[1] > hi) return 0;
-    for (k = 2; k <= need; k++)
-        if (s[k] < 0x80 || s[k] > 0xBF) return 0;
-    return need + 1;
-}
-
-/* Offset of the first ill-formed byte, or len when all is well-formed. */
-static size_t utf8_bad_at(const uint8_t *s, size_t len) {
-    size_t i = 0;
-    while (i < len) {
-        size_t k;
-        if (s[i] < 0x80) {
-            i++;
-            continue;
-        }
-        k = utf8_seq(s + i, len - i);
-        if (!k) return i;
-        i += k;
-    }
-    return len;
-}
 
 /* ---- the model ------------------------------------------------------------------------ */
 

@@ -9,6 +9,7 @@
 #define _DEFAULT_SOURCE 1 /* madvise(MADV_DONTNEED) where the platform has it */
 
 #include "safetensors.h"
+#include "utf8.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -179,31 +180,6 @@ static int jhex4(jparser *p, size_t at, unsigned *out) {
     }
     *out = v;
     return ST_OK;
-}
-
-/* Length of the well-formed UTF-8 sequence at s[0..avail), or 0 (RFC 3629, table 3-7). */
-static size_t utf8_seq(const uint8_t *s, size_t avail) {
-    uint8_t c = s[0];
-    uint8_t lo = 0x80, hi = 0xBF;
-    size_t need, k;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) need = 1;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (avail < need + 1) return 0;
-    if (s[1] < lo || s[1] > hi) return 0;
-    for (k = 2; k <= need; k++)
-        if (s[k] < 0x80 || s[k] > 0xBF) return 0;
-    return need + 1;
 }
 
 static void put_utf8(char *o, size_t *len, unsigned cp) {
@@ -1757,14 +1733,8 @@ static void sb_json_string(sbuf *b, const char *s) {
 }
 
 static int valid_utf8_str(const char *s) {
-    const uint8_t *u = (const uint8_t *)s;
-    size_t n = strlen(s), i = 0;
-    while (i < n) {
-        size_t k = utf8_seq(u + i, n - i);
-        if (!k) return 0;
-        i += k;
-    }
-    return 1;
+    size_t n = strlen(s);
+    return utf8_bad_at((const uint8_t *)s, n) == n;
 }
 
 static size_t out_dtype_size(const char *dt) {
