@@ -12,7 +12,7 @@
 #define _DEFAULT_SOURCE 1 /* madvise(MADV_DONTNEED) where the platform has it */
 
 #include "gguf.h"
-#include "utf8.h"
+#include "text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -62,64 +62,17 @@ static int gg_fail(gguf_error *err, int code, const char *label, uint64_t offset
 static int gg_fail(gguf_error *err, int code, const char *label, uint64_t offset,
                    const char *fmt, ...) {
     if (err) {
-        size_t used = 0;
-        int n;
         va_list ap;
         err->code = code;
         err->offset = offset;
-        err->message[0] = '\0';
-        if (label && offset != GGUF_NO_OFFSET)
-            n = snprintf(err->message, sizeof err->message, "%s: byte %llu: ", label,
-                         (unsigned long long)offset);
-        else if (label)
-            n = snprintf(err->message, sizeof err->message, "%s: ", label);
-        else
-            n = 0;
-        if (n > 0) used = (size_t)n < sizeof err->message ? (size_t)n : sizeof err->message - 1;
         va_start(ap, fmt);
-        vsnprintf(err->message + used, sizeof err->message - used, fmt, ap);
+        text_vmessage(err->message, sizeof err->message, label, offset != GGUF_NO_OFFSET, offset, fmt,
+                      ap);
         va_end(ap);
     }
     return code;
 }
 
-
-/* A printable rendering of a (possibly hostile) byte string for messages: control bytes,
- * quotes, backslashes and ill-formed UTF-8 escaped, cut at ~96 bytes on a character
- * boundary. */
-static const char *show(char *buf, size_t size, const uint8_t *s, size_t len) {
-    size_t o = 0, i;
-    const size_t cut = 96;
-    if (size < 8) {
-        if (size) buf[0] = '\0';
-        return buf;
-    }
-    for (i = 0; i < len; i++) {
-        unsigned char c = s[i];
-        if (o + 8 >= size || (i >= cut && (c & 0xC0) != 0x80)) {
-            memcpy(buf + o, "...", 3);
-            o += 3;
-            break;
-        }
-        if (c >= 0x80) { /* a whole well-formed sequence, or the byte escaped */
-            size_t k = utf8_seq(s + i, len - i);
-            if (k && o + k + 8 < size) {
-                memcpy(buf + o, s + i, k);
-                o += k;
-                i += k - 1;
-                continue;
-            }
-        }
-        if (c < 0x20 || c >= 0x7F || c == '\'' || c == '\\') {
-            snprintf(buf + o, size - o, "\\x%02x", c);
-            o += 4;
-        } else {
-            buf[o++] = (char)c;
-        }
-    }
-    buf[o] = '\0';
-    return buf;
-}
 
 /* ---- type tables ---------------------------------------------------------------------- */
 
@@ -302,7 +255,7 @@ static int check_value_type(cursor *c, uint64_t at, uint32_t t, const char *key,
     if (t > 12)
         return gg_fail(c->err, GGUF_ERR_BAD_VALUE_TYPE, c->label, at,
                        "key '%s': unknown %svalue type %u (0..12 are defined)",
-                       show(b, sizeof b, (const uint8_t *)key, strlen(key)),
+                       text_show(b, sizeof b, (const uint8_t *)key, strlen(key)),
                        elem ? "array element " : "", (unsigned)t);
     return GGUF_OK;
 }
@@ -317,7 +270,7 @@ static int skip_elements(cursor *c, unsigned et, uint64_t count, int depth, cons
             return gg_fail(c->err, GGUF_ERR_TOO_MANY, c->label, at,
                            "key '%s': an array of %llu %s elements cannot fit in the %llu bytes "
                            "left (each takes at least %llu)",
-                           show(b, sizeof b, (const uint8_t *)key, strlen(key)),
+                           text_show(b, sizeof b, (const uint8_t *)key, strlen(key)),
                            (unsigned long long)count, value_type_names[et],
                            (unsigned long long)(c->n - c->i), (unsigned long long)min);
         for (k = 0; k < count; k++)
@@ -329,7 +282,7 @@ static int skip_elements(cursor *c, unsigned et, uint64_t count, int depth, cons
         if (__builtin_mul_overflow(count, esz, &total) || total > c->n - c->i)
             return gg_fail(c->err, GGUF_ERR_TOO_MANY, c->label, at,
                            "key '%s': an array of %llu %s values exceeds the %llu bytes left",
-                           show(b, sizeof b, (const uint8_t *)key, strlen(key)),
+                           text_show(b, sizeof b, (const uint8_t *)key, strlen(key)),
                            (unsigned long long)count, value_type_names[et],
                            (unsigned long long)(c->n - c->i));
         if (et == GGUF_V_BOOL)
@@ -337,7 +290,7 @@ static int skip_elements(cursor *c, unsigned et, uint64_t count, int depth, cons
                 if (c->p[c->i + k] > 1)
                     return gg_fail(c->err, GGUF_ERR_BAD_VALUE, c->label, c->i + k,
                                    "key '%s': boolean array element %llu is %u (0 or 1 only)",
-                                   show(b, sizeof b, (const uint8_t *)key, strlen(key)),
+                                   text_show(b, sizeof b, (const uint8_t *)key, strlen(key)),
                                    (unsigned long long)k, c->p[c->i + k]);
         c->i += total;
     }
@@ -357,7 +310,7 @@ static int skip_value(cursor *c, unsigned t, int depth, const char *key) {
         if (bad != (size_t)L)
             return gg_fail(c->err, GGUF_ERR_BAD_UTF8, c->label, at + 8 + bad,
                            "key '%s': ill-formed UTF-8 in a string value",
-                           show(b, sizeof b, (const uint8_t *)key, strlen(key)));
+                           text_show(b, sizeof b, (const uint8_t *)key, strlen(key)));
         return GGUF_OK;
     }
     if (t == GGUF_V_ARRAY) {
@@ -366,7 +319,7 @@ static int skip_value(cursor *c, unsigned t, int depth, const char *key) {
         if (depth >= GGUF_MAX_ARRAY_DEPTH)
             return gg_fail(c->err, GGUF_ERR_NESTING, c->label, at,
                            "key '%s': arrays nested more than %d deep",
-                           show(b, sizeof b, (const uint8_t *)key, strlen(key)),
+                           text_show(b, sizeof b, (const uint8_t *)key, strlen(key)),
                            GGUF_MAX_ARRAY_DEPTH);
         if ((rc = rd32(c, &et, "an array's element type")) != GGUF_OK) return rc;
         if ((rc = check_value_type(c, at, et, key, 1)) != GGUF_OK) return rc;
@@ -377,7 +330,7 @@ static int skip_value(cursor *c, unsigned t, int depth, const char *key) {
     if (t == GGUF_V_BOOL && c->p[c->i] > 1)
         return gg_fail(c->err, GGUF_ERR_BAD_VALUE, c->label, c->i,
                        "key '%s': boolean value %u (0 or 1 only)",
-                       show(b, sizeof b, (const uint8_t *)key, strlen(key)), c->p[c->i]);
+                       text_show(b, sizeof b, (const uint8_t *)key, strlen(key)), c->p[c->i]);
     c->i += value_type_sizes[t];
     return GGUF_OK;
 }
@@ -422,7 +375,7 @@ static int parse_kvs(gguf_model *m, cursor *c) {
                 char b[160];
                 return gg_fail(c->err, GGUF_ERR_BAD_KEY, c->label, at + 8 + j,
                                "metadata key '%s' holds byte 0x%02x (keys are printable ASCII)",
-                               show(b, sizeof b, s, (size_t)L), s[j]);
+                               text_show(b, sizeof b, s, (size_t)L), s[j]);
             }
         key_label(kb, sizeof kb, s, L);
         if ((rc = strings_add(m, s, (size_t)L, &off)) != GGUF_OK)
@@ -493,7 +446,7 @@ static int parse_tensor_infos(gguf_model *m, cursor *c, size_t *first_unsupporte
         t = &m->tensors[k];
         t->info_offset = at;
         if ((rc = rd_string(c, &s, &L, "a tensor name")) != GGUF_OK) return rc;
-        show(nb, sizeof nb, s, (size_t)L);
+        text_show(nb, sizeof nb, s, (size_t)L);
         if (L == 0)
             return gg_fail(c->err, GGUF_ERR_BAD_NAME, c->label, at, "tensor %zu has an empty name", k);
         if (L > GGUF_MAX_NAME_LENGTH)
@@ -664,7 +617,7 @@ static int parse(gguf_model *m, unsigned flags, gguf_error *err) {
         if (!strcmp(m->kv_sorted[k - 1]->key, m->kv_sorted[k]->key))
             return gg_fail(err, GGUF_ERR_DUPLICATE_KEY, m->path, m->kv_sorted[k]->file_offset,
                            "duplicate metadata key '%s' (first at byte %llu)",
-                           show(b1, sizeof b1, (const uint8_t *)m->kv_sorted[k]->key,
+                           text_show(b1, sizeof b1, (const uint8_t *)m->kv_sorted[k]->key,
                                 m->kv_sorted[k]->key_length),
                            (unsigned long long)m->kv_sorted[k - 1]->file_offset);
 
@@ -699,7 +652,7 @@ static int parse(gguf_model *m, unsigned flags, gguf_error *err) {
         if (!strcmp(m->t_sorted[k - 1]->name, m->t_sorted[k]->name))
             return gg_fail(err, GGUF_ERR_DUPLICATE_TENSOR, m->path, m->t_sorted[k]->info_offset,
                            "duplicate tensor name '%s' (first tensor info at byte %llu)",
-                           show(b1, sizeof b1, (const uint8_t *)m->t_sorted[k]->name,
+                           text_show(b1, sizeof b1, (const uint8_t *)m->t_sorted[k]->name,
                                 m->t_sorted[k]->name_length),
                            (unsigned long long)m->t_sorted[k - 1]->info_offset);
 
@@ -718,7 +671,7 @@ static int parse(gguf_model *m, unsigned flags, gguf_error *err) {
     for (k = 0; k < m->ntensors; k++) {
         gguf_tensor *t = &m->tensors[k];
         uint64_t tend;
-        show(b1, sizeof b1, (const uint8_t *)t->name, t->name_length);
+        text_show(b1, sizeof b1, (const uint8_t *)t->name, t->name_length);
         if (t->offset % m->alignment != 0)
             return gg_fail(err, GGUF_ERR_BAD_ALIGNMENT, m->path, t->info_offset,
                            "offset %llu of tensor '%s' is not a multiple of the alignment %llu",
@@ -748,10 +701,10 @@ static int parse(gguf_model *m, unsigned flags, gguf_error *err) {
                 rc = gg_fail(err, GGUF_ERR_OVERLAP, m->path, t->info_offset,
                              "tensors '%s' (data bytes %llu..%llu) and '%s' (bytes %llu..%llu) "
                              "overlap",
-                             show(b1, sizeof b1, (const uint8_t *)prev->name, prev->name_length),
+                             text_show(b1, sizeof b1, (const uint8_t *)prev->name, prev->name_length),
                              (unsigned long long)prev->offset,
                              (unsigned long long)(prev->offset + prev->nbytes),
-                             show(b2, sizeof b2, (const uint8_t *)t->name, t->name_length),
+                             text_show(b2, sizeof b2, (const uint8_t *)t->name, t->name_length),
                              (unsigned long long)t->offset,
                              (unsigned long long)(t->offset + t->nbytes));
                 free(by_off);
@@ -770,7 +723,7 @@ static int parse(gguf_model *m, unsigned flags, gguf_error *err) {
                        "unsupported ggml type %s for tensor '%s' (%zu tensor%s of types that "
                        "cannot be dequantized; supported: F32, F16, BF16, Q4_0, Q4_1, Q5_0, "
                        "Q5_1, Q8_0, Q4_K, Q5_K, Q6_K)", t->type_name,
-                       show(b1, sizeof b1, (const uint8_t *)t->name, t->name_length), n,
+                       text_show(b1, sizeof b1, (const uint8_t *)t->name, t->name_length), n,
                        n == 1 ? "" : "s");
     }
     return GGUF_OK;

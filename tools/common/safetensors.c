@@ -9,7 +9,7 @@
 #define _DEFAULT_SOURCE 1 /* madvise(MADV_DONTNEED) where the platform has it */
 
 #include "safetensors.h"
-#include "utf8.h"
+#include "text.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -50,49 +50,15 @@ static int st_fail(st_error *err, int code, const char *label, uint64_t offset, 
 static int st_fail(st_error *err, int code, const char *label, uint64_t offset, const char *fmt,
                    ...) {
     if (err) {
-        size_t used = 0;
-        int n;
         va_list ap;
         err->code = code;
         err->offset = offset;
-        err->message[0] = '\0';
-        if (label && offset != ST_NO_OFFSET)
-            n = snprintf(err->message, sizeof err->message, "%s: byte %llu: ", label,
-                         (unsigned long long)offset);
-        else if (label)
-            n = snprintf(err->message, sizeof err->message, "%s: ", label);
-        else
-            n = 0;
-        if (n > 0) used = (size_t)n < sizeof err->message ? (size_t)n : sizeof err->message - 1;
         va_start(ap, fmt);
-        vsnprintf(err->message + used, sizeof err->message - used, fmt, ap);
+        text_vmessage(err->message, sizeof err->message, label, offset != ST_NO_OFFSET, offset, fmt,
+                      ap);
         va_end(ap);
     }
     return code;
-}
-
-/* A printable rendering of a (possibly hostile) name for messages: control bytes escaped,
- * cut at ~96 bytes on a character boundary. */
-static const char *show(char *buf, size_t size, const char *s, size_t len) {
-    size_t o = 0, i;
-    const size_t cut = 96;
-    if (size < 8) { if (size) buf[0] = '\0'; return buf; }
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (o + 8 >= size || (i >= cut && (c & 0xC0) != 0x80)) {
-            memcpy(buf + o, "...", 3);
-            o += 3;
-            break;
-        }
-        if (c < 0x20 || c == 0x7F || c == '\'' || c == '\\') {
-            snprintf(buf + o, size - o, "\\x%02x", c);
-            o += 4;
-        } else {
-            buf[o++] = (char)c;
-        }
-    }
-    buf[o] = '\0';
-    return buf;
 }
 
 /* ---- JSON --------------------------------------------------------------------------- */
@@ -391,7 +357,7 @@ static int check_duplicates(jparser *p, size_t obj) {
             const jnode *later = a->pos > b->pos ? a : b, *earlier = a->pos > b->pos ? b : a;
             int rc = jfail(p, ST_ERR_DUPLICATE_KEY, later->pos,
                            "duplicate key '%s' (first at byte %llu)",
-                           show(b1, sizeof b1, later->str, later->len),
+                           text_show(b1, sizeof b1, later->str, later->len),
                            (unsigned long long)(p->base + earlier->pos));
             free(keys);
             free(tmp);
@@ -673,7 +639,7 @@ static int parse_file(st_model *m, size_t fi, int keep_meta, st_error *err) {
                 if (mvn->type != J_STRING) {
                     rc = jfail(&p, ST_ERR_BAD_HEADER, mvn->pos,
                                "__metadata__ value of key '%s' is not a string",
-                               show(b1, sizeof b1, mkn->str, mkn->len));
+                               text_show(b1, sizeof b1, mkn->str, mkn->len));
                     goto fail;
                 }
                 mkey = mvn->next;
@@ -703,7 +669,7 @@ static int parse_file(st_model *m, size_t fi, int keep_meta, st_error *err) {
             size_t mk, mkey, d;
             uint64_t numel = 1, nbytes, b, en;
             unsigned other_bits = 0;
-            const char *nm = show(b1, sizeof b1, kn->str, kn->len);
+            const char *nm = text_show(b1, sizeof b1, kn->str, kn->len);
             memset(&t, 0, sizeof t);
             if (memchr(kn->str, '\0', kn->len)) {
                 rc = jfail(&p, ST_ERR_BAD_HEADER, kn->pos,
@@ -722,7 +688,7 @@ static int parse_file(st_model *m, size_t fi, int keep_meta, st_error *err) {
                       (mkn->len == 12 && !memcmp(mkn->str, "data_offsets", 12)))) {
                     rc = jfail(&p, ST_ERR_BAD_HEADER, mkn->pos,
                                "unknown key '%s' in the entry of tensor '%s'",
-                               show(b2, sizeof b2, mkn->str, mkn->len), nm);
+                               text_show(b2, sizeof b2, mkn->str, mkn->len), nm);
                     goto fail;
                 }
                 mkey = p.nodes[mkn->next].next;
@@ -761,7 +727,7 @@ static int parse_file(st_model *m, size_t fi, int keep_meta, st_error *err) {
                     else
                         rc = jfail(&p, ST_ERR_UNKNOWN_DTYPE, dt->pos,
                                    "unknown dtype '%s' for tensor '%s'",
-                                   show(b2, sizeof b2, dt->str, dt->len), nm);
+                                   text_show(b2, sizeof b2, dt->str, dt->len), nm);
                     goto fail;
                 }
             }
@@ -901,9 +867,9 @@ static int parse_file(st_model *m, size_t fi, int keep_meta, st_error *err) {
                 const st_tensor *o = &m->tensors[entries[prev].tensor];
                 rc = st_fail(err, ST_ERR_OVERLAP, label, data_base + e->begin,
                              "tensor '%s' data_offsets [%llu, %llu] overlap tensor '%s' [%llu, %llu]",
-                             show(b1, sizeof b1, t->name, t->name_length),
+                             text_show(b1, sizeof b1, t->name, t->name_length),
                              (unsigned long long)e->begin, (unsigned long long)e->end,
-                             show(b2, sizeof b2, o->name, o->name_length),
+                             text_show(b2, sizeof b2, o->name, o->name_length),
                              (unsigned long long)entries[prev].begin,
                              (unsigned long long)entries[prev].end);
                 goto fail_nojson;
@@ -913,7 +879,7 @@ static int parse_file(st_model *m, size_t fi, int keep_meta, st_error *err) {
                              "bytes [%llu, %llu) of the data buffer are covered by no tensor "
                              "(hole before tensor '%s')",
                              (unsigned long long)expect, (unsigned long long)e->begin,
-                             show(b1, sizeof b1, t->name, t->name_length));
+                             text_show(b1, sizeof b1, t->name, t->name_length));
                 goto fail_nojson;
             }
             expect = e->end;
@@ -997,7 +963,7 @@ static int finish_model(st_model *m, st_error *err) {
             const st_tensor *earlier = a->file > b->file ? b : a;
             return st_fail(err, ST_ERR_DUPLICATE_TENSOR, m->files[later->file].path,
                            ST_NO_OFFSET, "tensor '%s' is also in %s",
-                           show(b1, sizeof b1, a->name, a->name_length),
+                           text_show(b1, sizeof b1, a->name, a->name_length),
                            m->files[earlier->file].path);
         }
     }
@@ -1224,14 +1190,14 @@ static int open_index(st_model *m, const char *path, const uint8_t *buf, size_t 
         key = vn->next;
         if (vn->type != J_STRING) {
             rc = jfail(&p, ST_ERR_BAD_INDEX, vn->pos, "shard of tensor '%s' is not a string",
-                       show(b1, sizeof b1, kn->str, kn->len));
+                       text_show(b1, sizeof b1, kn->str, kn->len));
             goto done;
         }
         if (vn->len == 0 || memchr(vn->str, '/', vn->len) || memchr(vn->str, '\\', vn->len) ||
             memchr(vn->str, '\0', vn->len) || !strcmp(vn->str, ".") || !strcmp(vn->str, "..")) {
             rc = jfail(&p, ST_ERR_BAD_INDEX, vn->pos,
                        "shard name '%s' of tensor '%s' is not a plain file name",
-                       show(b2, sizeof b2, vn->str, vn->len), show(b1, sizeof b1, kn->str, kn->len));
+                       text_show(b2, sizeof b2, vn->str, vn->len), text_show(b1, sizeof b1, kn->str, kn->len));
             goto done;
         }
         if (memchr(kn->str, '\0', kn->len)) {
@@ -1268,7 +1234,7 @@ static int open_index(st_model *m, const char *path, const uint8_t *buf, size_t 
                 }
             rc = st_fail(err, ST_ERR_MISSING_SHARD, path, ST_NO_OFFSET,
                          "shard %s does not exist (it should hold %zu tensor%s, such as '%s')",
-                         sp, uses, uses == 1 ? "" : "s", show(b1, sizeof b1, first, strlen(first)));
+                         sp, uses, uses == 1 ? "" : "s", text_show(b1, sizeof b1, first, strlen(first)));
             free(sp);
             goto done;
         }
@@ -1289,14 +1255,14 @@ static int open_index(st_model *m, const char *path, const uint8_t *buf, size_t 
         if (!hit) {
             rc = st_fail(err, ST_ERR_BAD_INDEX, path, ST_NO_OFFSET,
                          "shard %s holds tensor '%s', which the index does not list",
-                         m->files[t->file].path, show(b1, sizeof b1, t->name, t->name_length));
+                         m->files[t->file].path, text_show(b1, sizeof b1, t->name, t->name_length));
             goto done;
         }
         if (strcmp(hit->shard, sname) != 0) {
             rc = st_fail(err, ST_ERR_BAD_INDEX, path, hit->pos,
                          "index puts tensor '%s' in %s, but it is (also) in %s",
-                         show(b1, sizeof b1, t->name, t->name_length),
-                         show(b2, sizeof b2, hit->shard, strlen(hit->shard)), sname);
+                         text_show(b1, sizeof b1, t->name, t->name_length),
+                         text_show(b2, sizeof b2, hit->shard, strlen(hit->shard)), sname);
             goto done;
         }
     }
@@ -1308,8 +1274,8 @@ static int open_index(st_model *m, const char *path, const uint8_t *buf, size_t 
             if (!st_find(m, ents[k].name)) {
                 rc = st_fail(err, ST_ERR_BAD_INDEX, path, ents[k].pos,
                              "index lists tensor '%s' in shard %s, which does not hold it",
-                             show(b1, sizeof b1, ents[k].name, strlen(ents[k].name)),
-                             show(b2, sizeof b2, ents[k].shard, strlen(ents[k].shard)));
+                             text_show(b1, sizeof b1, ents[k].name, strlen(ents[k].name)),
+                             text_show(b2, sizeof b2, ents[k].shard, strlen(ents[k].shard)));
                 goto done;
             }
         }
@@ -1480,7 +1446,7 @@ static int open_dir(st_model **out, const char *path, unsigned flags, st_error *
         if (shard_pattern(names[0], &plen, &idx, &cnt) && cnt > 1) {
             rc = st_fail(err, ST_ERR_MISSING_SHARD, path, ST_NO_OFFSET,
                          "%s is shard %lu of %lu, but the other shards and the index are missing",
-                         show(b1, sizeof b1, names[0], strlen(names[0])), idx, cnt);
+                         text_show(b1, sizeof b1, names[0], strlen(names[0])), idx, cnt);
             goto done;
         }
     }
@@ -1522,7 +1488,7 @@ static int open_dir(st_model **out, const char *path, unsigned flags, st_error *
             if (!seen[want]) {
                 rc = st_fail(err, ST_ERR_MISSING_SHARD, path, ST_NO_OFFSET,
                              "shard %lu of %lu is missing (have %s, ...; no index file)", want,
-                             cnt0, show(b1, sizeof b1, names[0], strlen(names[0])));
+                             cnt0, text_show(b1, sizeof b1, names[0], strlen(names[0])));
                 free(seen);
                 goto done;
             }
@@ -1781,19 +1747,19 @@ int st_build_header(const st_out_tensor *tensors, size_t count, const char *cons
             free(b.p);
             return st_fail(err, ST_ERR_INVALID_ARGUMENT, NULL, ST_NO_OFFSET,
                            "tensor %zu ('%s') cannot be written: bad name, dtype or rank", k,
-                           t->name ? show(b1, sizeof b1, t->name, strlen(t->name)) : "(null)");
+                           t->name ? text_show(b1, sizeof b1, t->name, strlen(t->name)) : "(null)");
         }
         for (d = 0; d < t->ndim; d++)
             if (__builtin_mul_overflow(numel, t->shape[d], &numel)) {
                 free(b.p);
                 return st_fail(err, ST_ERR_OVERFLOW, NULL, ST_NO_OFFSET,
-                               "shape of tensor '%s' overflows", show(b1, sizeof b1, t->name, strlen(t->name)));
+                               "shape of tensor '%s' overflows", text_show(b1, sizeof b1, t->name, strlen(t->name)));
             }
         if (esz && (__builtin_mul_overflow(numel, (uint64_t)esz, &need) || need != t->nbytes)) {
             free(b.p);
             return st_fail(err, ST_ERR_SIZE_MISMATCH, NULL, ST_NO_OFFSET,
                            "tensor '%s': %llu bytes given, shape and dtype %s need another size",
-                           show(b1, sizeof b1, t->name, strlen(t->name)),
+                           text_show(b1, sizeof b1, t->name, strlen(t->name)),
                            (unsigned long long)t->nbytes, t->dtype);
         }
         if (__builtin_add_overflow(off, t->nbytes, &end)) {

@@ -1,8 +1,11 @@
-/* utf8.h — the UTF-8 well-formedness check shared by the tools' input readers (safetensors, GGUF).
- * libecqf has its own (internal) copy: the tools do not reach into the library's internals. */
-#ifndef ECQF_TOOLS_UTF8_H
-#define ECQF_TOOLS_UTF8_H
+/* text.h — text helpers shared by the tools' input readers (safetensors, GGUF): UTF-8
+ * well-formedness, a printable rendering of hostile names, and "LABEL: byte N: what" messages.
+ * libecqf has its own (internal) UTF-8 check: the tools do not reach into the library's
+ * internals. */
+#ifndef ECQF_TOOLS_TEXT_H
+#define ECQF_TOOLS_TEXT_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,5 +45,15 @@ static inline size_t utf8_bad_at(const uint8_t *s, size_t len) {
     }
     return len;
 }
+
+/* A printable rendering of a (possibly hostile) byte string into buf[0..size), for messages:
+ * control bytes, DEL, quotes, backslashes and ill-formed UTF-8 escaped as \xNN, well-formed
+ * UTF-8 kept, cut with "..." after about 96 bytes on a character boundary. Returns buf. */
+const char *text_show(char *buf, size_t size, const void *s, size_t len);
+
+/* Writes "LABEL: byte OFFSET: " (with_offset), "LABEL: " (label only) or nothing, then the
+ * formatted text, into msg[0..size), truncating safely. */
+void text_vmessage(char *msg, size_t size, const char *label, int with_offset, uint64_t offset,
+                   const char *fmt, va_list ap);
 
 #endif
