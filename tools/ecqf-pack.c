@@ -777,23 +777,19 @@ int main(int argc, char **argv) {
             group_set = 1;
             break;
         case OPT_BPW:
-            if (cli_parse_double("--bpw", optarg, 0.01, 32.0, &dv)) return usage_error();
-            if (o.target == TARGET_SQNR) {
+        case OPT_SQNR: {
+            int is_bpw = c == OPT_BPW, target = is_bpw ? TARGET_BPW : TARGET_SQNR;
+            if (cli_parse_double(is_bpw ? "--bpw" : "--sqnr", optarg, is_bpw ? 0.01 : 0.1,
+                                 is_bpw ? 32.0 : 200.0, &dv))
+                return usage_error();
+            if (o.target != TARGET_AFFINE_MATCH && o.target != target) {
                 cli_error("--bpw and --sqnr exclude each other");
                 return usage_error();
             }
-            o.target = TARGET_BPW;
+            o.target = target;
             o.target_value = dv;
             break;
-        case OPT_SQNR:
-            if (cli_parse_double("--sqnr", optarg, 0.1, 200.0, &dv)) return usage_error();
-            if (o.target == TARGET_BPW) {
-                cli_error("--bpw and --sqnr exclude each other");
-                return usage_error();
-            }
-            o.target = TARGET_SQNR;
-            o.target_value = dv;
-            break;
+        }
         case OPT_CODING:
             if (parse_coding(optarg, &o.coding)) {
                 cli_error("--coding: unknown coding '%s' (auto, rans, prefix, raw or zstd)", optarg);
