@@ -33,7 +33,7 @@ kernels_libecqf_gpu_la_SOURCES = kernels/metal/ecqf_gpu.c kernels/metal/ecqf_gpu
 # scalar CPU backend and within 1e-5 of float64.
 noinst_LTLIBRARIES += tests/libgpucheck.la
 tests_libgpucheck_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/kernels -I$(top_srcdir)/tools/common
-tests_libgpucheck_la_SOURCES = tests/test_gpu_common.c tests/test_gpu_common.h tools/common/safetensors.c tools/common/text.c
+tests_libgpucheck_la_SOURCES = tests/test_gpu_common.c tests/test_gpu_common.h tests/gemv_cases.c tests/gemv_cases.h tools/common/safetensors.c tools/common/text.c
 GPU_TEST_LIBS = tests/libgpucheck.la kernels/libecqf-gpu.la kernels/libecqf-kernels.la libecqf/libecqf-core.la \
 	$(SODIUM_LIBS) $(ZSTD_LIBS) -lpthread -lm
 GPU_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/kernels -I$(top_srcdir)/tests \

@@ -10,36 +10,13 @@
 #include "ecqf.h"
 #include "ecqf_kernels.h"
 #include "safetensors.h"
+#include "gemv_cases.h"
 #include "test_gpu_common.h"
 
 static uint64_t rng = 0x2545F4914F6CDD1Dull;
-static uint64_t rnd(void) {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-static unsigned pick(unsigned n) { return (unsigned)(rnd() % n); }
-static double unif(void) { return (double)(rnd() >> 11) / 9007199254740992.0; }
-static double gauss(void) {
-    double u = unif() + 1e-300, v = unif();
-    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
-}
-
-typedef struct tcase {
-    uint64_t rows, cols;
-    int scheme, coding, pdtype;
-    unsigned bits, group;
-    unsigned max_alphabet, per_row;
-    double step_scale;
-    unsigned lanes, pack, stripe, precision, max_length;
-    uint32_t trows, tcols;
-} tcase;
-
-typedef struct built {
-    ecqf_tensor_desc d;
-    void *buf[2];
-} built;
+static unsigned pick(unsigned n) { return (unsigned)(gemv_rnd(&rng) % n); }
+static double unif(void) { return gemv_unif(&rng); }
+static double gauss(void) { return gemv_gauss(&rng); }
 
 static int failures;
 
@@ -52,89 +29,6 @@ static int failures;
             failures++;                                 \
         }                                               \
     } while (0)
-
-/* Gaussian rows of varying scale with a few outliers (escapes for small ECSQ alphabets). */
-static void make_weights(float *w, uint64_t rows, uint64_t cols) {
-    for (uint64_t r = 0; r < rows; r++) {
-        double s = 0.02 * (0.5 + unif());
-        for (uint64_t c = 0; c < cols; c++) {
-            double v = gauss() * s;
-            if (rnd() % 150 == 0) v *= 7.0;
-            w[r * cols + c] = (float)v;
-        }
-    }
-}
-
-static int build_desc(built *b, const tcase *tc, const float *w, const char *name) {
-    ecqf_tensor_desc *d = &b->d;
-    const uint64_t rows = tc->rows, cols = tc->cols, n = rows * cols;
-    memset(b, 0, sizeof *b);
-    d->struct_size = sizeof *d;
-    d->name = name;
-    d->ndim = 2;
-    d->dims[0] = rows;
-    d->dims[1] = cols;
-    d->scheme = tc->scheme;
-    d->coding = tc->coding;
-    d->dtype = ECQF_DTYPE_F32;
-    d->precision = tc->precision;
-    d->max_length = tc->max_length;
-    d->lanes = tc->lanes;
-    d->pack = tc->pack;
-    d->stripe_rows = tc->stripe;
-    d->tile_rows = tc->trows;
-    d->tile_cols = tc->tcols;
-    if (tc->scheme == ECQF_SCHEME_AFFINE || tc->scheme == ECQF_SCHEME_SYMMETRIC) {
-        size_t ps = ecqf_dtype_size(tc->pdtype), G = (size_t)(cols / tc->group);
-        uint8_t *codes = malloc(n + 1), *params = malloc(2 * rows * G * ps + 1);
-        int rc;
-        d->bits = tc->bits;
-        d->group_size = tc->group;
-        d->param_dtype = tc->pdtype;
-        if (tc->scheme == ECQF_SCHEME_AFFINE) {
-            rc = ecqf_quantize_affine(w, rows, cols, tc->bits, tc->group, tc->pdtype, codes, params, params + rows * G * ps);
-            d->params_size = 2 * rows * G * ps;
-        } else {
-            rc = ecqf_quantize_symmetric(w, rows, cols, tc->bits, tc->group, tc->pdtype, codes, params);
-            d->params_size = rows * G * ps;
-        }
-        d->codes = codes;
-        d->params = params;
-        b->buf[0] = codes;
-        b->buf[1] = params;
-        if (tc->bits > 4) d->pack = 1;
-        return rc;
-    } else {
-        int32_t *ints = malloc(n * sizeof *ints + 4);
-        unsigned nsteps = tc->per_row ? (unsigned)rows : 1, Q = 0, z = 0, flags = 0;
-        float *steps = malloc(nsteps * sizeof *steps + 4);
-        int rc;
-        for (unsigned r = 0; r < nsteps; r++) {
-            double ss = 0;
-            uint64_t r0 = tc->per_row ? r : 0, r1 = tc->per_row ? r + 1 : rows;
-            for (uint64_t rr = r0; rr < r1; rr++)
-                for (uint64_t c = 0; c < cols; c++) ss += (double)w[rr * cols + c] * w[rr * cols + c];
-            steps[r] = (float)(sqrt(ss / (double)((r1 - r0) * cols)) * tc->step_scale + 1e-9);
-        }
-        b->buf[0] = ints;
-        b->buf[1] = steps;
-        rc = ecqf_quantize_ecsq(w, rows, cols, steps, (int)tc->per_row, ints);
-        if (!rc) rc = ecqf_ecsq_choose_alphabet(ints, n, tc->max_alphabet, &Q, &z, &flags);
-        d->alphabet = Q;
-        d->zero_code = z;
-        d->ecsq_flags = flags | (tc->per_row ? ECQF_ECSQ_PER_ROW : 0);
-        if (d->pack == 2 && Q > 16) d->pack = 1;
-        d->ints = ints;
-        d->params = steps;
-        d->params_size = nsteps * sizeof *steps;
-        return rc;
-    }
-}
-
-static void built_free(built *b) {
-    free(b->buf[0]);
-    free(b->buf[1]);
-}
 
 static char tmpdir[512];
 static const char *tmp_path(const char *leaf) {
@@ -151,26 +45,12 @@ static const char *tmp_path(const char *leaf) {
     return p;
 }
 
-static ecqf_reader *write_and_open(built *b, size_t n, const char *leaf) {
-    ecqf_writer *w = NULL;
-    ecqf_reader *r = NULL;
-    ecqf_writer_options o;
-    ecqf_error e;
+static ecqf_reader *write_and_open(const gemv_built *b, size_t n, const char *leaf) {
+    char msg[1024];
     const char *path = tmp_path(leaf);
-    memset(&o, 0, sizeof o);
-    o.struct_size = sizeof o;
-    o.flags = ECQF_WRITE_OVERWRITE;
-    if (ecqf_writer_create(&w, path, &o, &e)) {
-        fprintf(stderr, "writer: %s\n", e.message);
-        exit(99);
-    }
-    for (size_t i = 0; i < n; i++)
-        if (ecqf_writer_add_tensor(w, &b[i].d, &e)) {
-            fprintf(stderr, "add %s: %s\n", b[i].d.name, e.message);
-            exit(99);
-        }
-    if (ecqf_writer_finish(w, &e) || ecqf_reader_open_file(&r, path, NULL, &e)) {
-        fprintf(stderr, "write/open: %s\n", e.message);
+    ecqf_reader *r = gemv_write_and_open(b, n, path, msg, sizeof msg);
+    if (!r) {
+        fprintf(stderr, "%s\n", msg);
         exit(99);
     }
     unlink(path);
@@ -258,7 +138,7 @@ out:
     free(wdq);
 }
 
-static void random_case(tcase *tc) {
+static void random_case(gemv_case *tc) {
     static const unsigned lanes[] = {1, 2, 4, 8, 16, 32, 32, 32};
     memset(tc, 0, sizeof *tc);
     tc->scheme = pick(3) == 0 ? ECQF_SCHEME_ECSQ : pick(4) == 0 ? ECQF_SCHEME_SYMMETRIC : ECQF_SCHEME_AFFINE;
@@ -305,8 +185,8 @@ static int check_model(const char *backend, gpu_gemv_fn fn, void *ctx, const cha
     }
     for (size_t i = 0; i < st_tensor_count(m); i++) {
         const st_tensor *t = st_tensor_at(m, i);
-        tcase tc[8];
-        built b[8];
+        gemv_case tc[8];
+        gemv_built b[8];
         char names[8][16], what[600];
         float *w;
         ecqf_reader *rd;
@@ -337,13 +217,13 @@ static int check_model(const char *backend, gpu_gemv_fn fn, void *ctx, const cha
                 tc[k].step_scale = 0.3;
             }
             snprintf(names[k], sizeof names[k], "q%u", k);
-            if (build_desc(&b[k], &tc[k], w, names[k])) CHECK(0, "quantize %s", t->name);
+            if (gemv_build_desc(&b[k], &tc[k], w, names[k])) CHECK(0, "quantize %s", t->name);
         }
         rd = write_and_open(b, 8, "real.ecqf");
         for (unsigned k = 0; k < 8; k++) {
             snprintf(what, sizeof what, "%s/%s", t->name, names[k]);
             check_tensor(backend, fn, ctx, rd, k, what);
-            built_free(&b[k]);
+            gemv_built_free(&b[k]);
         }
         ecqf_reader_close(rd);
         free(w);
@@ -359,25 +239,25 @@ int gpu_check_all(const char *backend, gpu_gemv_fn fn, void *ctx, unsigned ncase
     const char *seed = getenv("ECQF_TEST_SEED");
     if (seed && *seed) rng = strtoull(seed, NULL, 0) | 1;
     for (unsigned i = 0; i < ncases; i++) {
-        tcase tc;
-        built b;
+        gemv_case tc;
+        gemv_built b;
         float *w;
         ecqf_reader *rd;
         char what[64];
         random_case(&tc);
         w = malloc(tc.rows * tc.cols * sizeof *w + 4);
-        make_weights(w, tc.rows, tc.cols);
-        if (build_desc(&b, &tc, w, "t")) {
+        gemv_make_weights(w, tc.rows, tc.cols, &rng);
+        if (gemv_build_desc(&b, &tc, w, "t")) {
             CHECK(0, "quantize case %u", i);
             free(w);
-            built_free(&b);
+            gemv_built_free(&b);
             continue;
         }
         rd = write_and_open(&b, 1, "case.ecqf");
         snprintf(what, sizeof what, "case %u", i);
         check_tensor(backend, fn, ctx, rd, 0, what);
         ecqf_reader_close(rd);
-        built_free(&b);
+        gemv_built_free(&b);
         free(w);
     }
     check_model(backend, fn, ctx, top);

@@ -30,6 +30,7 @@
 #include "ecqf.h"
 #include "ecqf_kernels.h"
 #include "fastdec.h"
+#include "gemv_cases.h"
 #include "safetensors.h"
 #include "common/ecqf_kernel_body.h"
 
@@ -274,99 +275,10 @@ END_TEST
 
 /* ---- GEMV against float64 ------------------------------------------------------------------- */
 
-typedef struct tcase {
-    uint64_t rows, cols;
-    int scheme, coding;
-    unsigned bits, group, pdtype;        /* AFFINE, SYMMETRIC */
-    unsigned max_alphabet, per_row;      /* ECSQ */
-    double step_scale;                   /* ECSQ step relative to the row's std */
-    unsigned lanes, pack, stripe, precision, max_length;
-    uint32_t trows, tcols;
-} tcase;
-
-typedef struct built {
-    ecqf_tensor_desc d;
-    void *buf[4];
-} built;
-
-/* Weights: Gaussian rows of varying scale with a few large outliers. */
-static void make_weights(float *w, uint64_t rows, uint64_t cols) {
-    uint64_t r, c;
-    for (r = 0; r < rows; r++) {
-        double s = 0.02 * (0.5 + unif());
-        for (c = 0; c < cols; c++) {
-            double v = gauss() * s;
-            if (rnd() % 200 == 0) v *= 6.0;
-            w[r * cols + c] = (float)v;
-        }
-    }
-}
-
-static void build_desc(built *b, const tcase *tc, const float *w, const char *name) {
-    ecqf_tensor_desc *d = &b->d;
-    const uint64_t rows = tc->rows, cols = tc->cols, n = rows * cols;
-    memset(b, 0, sizeof *b);
-    d->struct_size = sizeof *d;
-    d->name = name;
-    d->ndim = 2;
-    d->dims[0] = rows;
-    d->dims[1] = cols;
-    d->scheme = tc->scheme;
-    d->coding = tc->coding;
-    d->dtype = ECQF_DTYPE_F32;
-    d->precision = tc->precision;
-    d->max_length = tc->max_length;
-    d->lanes = tc->lanes;
-    d->pack = tc->pack;
-    d->stripe_rows = tc->stripe;
-    d->tile_rows = tc->trows;
-    d->tile_cols = tc->tcols;
-    if (tc->scheme == ECQF_SCHEME_AFFINE || tc->scheme == ECQF_SCHEME_SYMMETRIC) {
-        size_t ps = ecqf_dtype_size((int)tc->pdtype), G = (size_t)(cols / tc->group);
-        uint8_t *codes = malloc(n + 1), *params = malloc(2 * rows * G * ps + 1);
-        d->bits = tc->bits;
-        d->group_size = tc->group;
-        d->param_dtype = (int)tc->pdtype;
-        if (tc->scheme == ECQF_SCHEME_AFFINE) {
-            ck_assert_int_eq(ecqf_quantize_affine(w, rows, cols, tc->bits, tc->group, (int)tc->pdtype, codes, params,
-                                                  params + rows * G * ps), 0);
-            d->params_size = 2 * rows * G * ps;
-        } else {
-            ck_assert_int_eq(ecqf_quantize_symmetric(w, rows, cols, tc->bits, tc->group, (int)tc->pdtype, codes, params), 0);
-            d->params_size = rows * G * ps;
-        }
-        d->codes = codes;
-        d->params = params;
-        b->buf[0] = codes;
-        b->buf[1] = params;
-    } else {
-        int32_t *ints = malloc(n * sizeof *ints + 4);
-        unsigned nsteps = tc->per_row ? (unsigned)rows : 1, Q, z, flags;
-        float *steps = malloc(nsteps * sizeof *steps);
-        uint64_t r, c;
-        for (r = 0; r < nsteps; r++) {
-            double ss = 0;
-            uint64_t r0 = tc->per_row ? r : 0, r1 = tc->per_row ? r + 1 : rows;
-            for (uint64_t rr = r0; rr < r1; rr++)
-                for (c = 0; c < cols; c++) ss += (double)w[rr * cols + c] * w[rr * cols + c];
-            steps[r] = (float)(sqrt(ss / (double)((r1 - r0) * cols)) * tc->step_scale + 1e-9);
-        }
-        ck_assert_int_eq(ecqf_quantize_ecsq(w, rows, cols, steps, (int)tc->per_row, ints), 0);
-        ck_assert_int_eq(ecqf_ecsq_choose_alphabet(ints, n, tc->max_alphabet, &Q, &z, &flags), 0);
-        d->alphabet = Q;
-        d->zero_code = z;
-        d->ecsq_flags = flags | (tc->per_row ? ECQF_ECSQ_PER_ROW : 0);
-        if (d->pack == 2 && Q > 16) d->pack = 1;
-        d->ints = ints;
-        d->params = steps;
-        d->params_size = nsteps * sizeof *steps;
-        b->buf[0] = ints;
-        b->buf[1] = steps;
-    }
-}
-
-static void built_free(built *b) {
-    for (int i = 0; i < 4; i++) free(b->buf[i]);
+/* Quantizes and asserts success (the desc is freed with gemv_built_free). */
+static void build_desc(gemv_built *b, const gemv_case *tc, const float *w, const char *name) {
+    int rc = gemv_build_desc(b, tc, w, name);
+    ck_assert_msg(rc == 0, "quantize %s: %s", name, ecqf_status_name(rc));
 }
 
 static char tmpdir[256];
@@ -382,23 +294,10 @@ static const char *tmp_path(const char *leaf) {
 }
 
 /* Write the descs to a file and open it. */
-static ecqf_reader *write_and_open(built *b, size_t n, const char *leaf) {
-    ecqf_writer *w = NULL;
-    ecqf_reader *r = NULL;
-    ecqf_writer_options o;
-    ecqf_error e;
-    const char *path = tmp_path(leaf);
-    size_t i;
-    memset(&o, 0, sizeof o);
-    o.struct_size = sizeof o;
-    o.flags = ECQF_WRITE_OVERWRITE;
-    ck_assert_int_eq(ecqf_writer_create(&w, path, &o, &e), 0);
-    for (i = 0; i < n; i++) {
-        int rc = ecqf_writer_add_tensor(w, &b[i].d, &e);
-        ck_assert_msg(rc == 0, "add %s: %s", b[i].d.name, e.message);
-    }
-    ck_assert_int_eq(ecqf_writer_finish(w, &e), 0);
-    ck_assert_int_eq(ecqf_reader_open_file(&r, path, NULL, &e), 0);
+static ecqf_reader *write_and_open(const gemv_built *b, size_t n, const char *leaf) {
+    char msg[1024];
+    ecqf_reader *r = gemv_write_and_open(b, n, tmp_path(leaf), msg, sizeof msg);
+    ck_assert_msg(r != NULL, "%s", msg);
     return r;
 }
 
@@ -527,7 +426,7 @@ static void check_gemv(const ecqf_reader *rd, size_t index, ecqf_kernel_pool *po
     free(sabs);
 }
 
-static void random_case(tcase *tc, int iter) {
+static void random_case(gemv_case *tc, int iter) {
     static const unsigned groups[] = {16, 32, 64, 128};
     static const unsigned lanes[] = {8, 16, 32, 32, 64};
     memset(tc, 0, sizeof *tc);
@@ -543,7 +442,7 @@ static void random_case(tcase *tc, int iter) {
         tc->group = groups[rnd() % 4];
         tc->cols = tc->group * urange(1, 12);
         tc->bits = rnd() % 3 ? 4 : urange(2, 8);
-        tc->pdtype = (unsigned)(rnd() % 3);
+        tc->pdtype = (int)(rnd() % 3);
     }
     tc->lanes = lanes[rnd() % 5];
     tc->pack = rnd() % 2 ? 2 : 1;
@@ -561,31 +460,31 @@ START_TEST(gemv_random) {
     int file;
     ck_assert_int_eq(ecqf_kernel_pool_create(2, &pool2), 0);
     for (file = 0; file < 8; file++) {
-        built b[PER_FILE];
+        gemv_built b[PER_FILE];
         char names[PER_FILE][16];
         ecqf_reader *rd;
         float *w[PER_FILE];
         int i;
         for (i = 0; i < PER_FILE; i++) {
-            tcase tc;
+            gemv_case tc;
             random_case(&tc, file * PER_FILE + i);
             w[i] = malloc(tc.rows * tc.cols * sizeof(float) + 4);
-            make_weights(w[i], tc.rows, tc.cols);
+            gemv_make_weights(w[i], tc.rows, tc.cols, &rng_state);
             snprintf(names[i], sizeof names[i], "t%d", i);
             build_desc(&b[i], &tc, w[i], names[i]);
         }
         rd = write_and_open(b, PER_FILE, "random.ecqf");
         for (i = 0; i < PER_FILE; i++) {
             check_gemv(rd, (size_t)i, pool2);
-            built_free(&b[i]);
+            gemv_built_free(&b[i]);
             free(w[i]);
         }
         ecqf_reader_close(rd);
     }
     /* larger shapes: thread split, several tiles per row, the 4-bit RAW fast path */
     {
-        tcase tcs[6];
-        built b[6];
+        gemv_case tcs[6];
+        gemv_built b[6];
         float *w[6];
         const char *nm[6] = {"a", "b", "c", "d", "e", "f"};
         ecqf_reader *rd;
@@ -619,13 +518,13 @@ START_TEST(gemv_random) {
         tcs[5].step_scale = 0.3;
         for (i = 0; i < 6; i++) {
             w[i] = malloc(tcs[i].rows * tcs[i].cols * sizeof(float));
-            make_weights(w[i], tcs[i].rows, tcs[i].cols);
+            gemv_make_weights(w[i], tcs[i].rows, tcs[i].cols, &rng_state);
             build_desc(&b[i], &tcs[i], w[i], nm[i]);
         }
         rd = write_and_open(b, 6, "large.ecqf");
         for (i = 0; i < 6; i++) {
             check_gemv(rd, (size_t)i, pool2);
-            built_free(&b[i]);
+            gemv_built_free(&b[i]);
             free(w[i]);
         }
         ecqf_reader_close(rd);
@@ -639,7 +538,7 @@ END_TEST
 /* NONE tensors (F32, F16, BF16) through the same API. */
 START_TEST(gemv_none) {
     static const int dts[] = {ECQF_DTYPE_F32, ECQF_DTYPE_F16, ECQF_DTYPE_BF16};
-    built b[3];
+    gemv_built b[3];
     ecqf_reader *rd;
     const char *nm[3] = {"f32", "f16", "bf16"};
     int i;
@@ -647,7 +546,7 @@ START_TEST(gemv_none) {
         uint64_t rows = 37 + (uint64_t)i, cols = 77 + 100 * (uint64_t)i, n = rows * cols, k;
         float *w = malloc(n * sizeof *w);
         void *vals = malloc(n * 4);
-        make_weights(w, rows, cols);
+        gemv_make_weights(w, rows, cols, &rng_state);
         for (k = 0; k < n; k++) {
             if (dts[i] == ECQF_DTYPE_F32) ((float *)vals)[k] = w[k];
             else if (dts[i] == ECQF_DTYPE_F16) ((uint16_t *)vals)[k] = ecqf_f32_to_f16(w[k]);
@@ -669,7 +568,7 @@ START_TEST(gemv_none) {
     rd = write_and_open(b, 3, "none.ecqf");
     for (i = 0; i < 3; i++) {
         check_gemv(rd, (size_t)i, NULL);
-        built_free(&b[i]);
+        gemv_built_free(&b[i]);
     }
     ecqf_reader_close(rd);
 }
@@ -693,8 +592,8 @@ START_TEST(gemv_real) {
     for (i = 0; i < st_tensor_count(m); i++) {
         const st_tensor *t = st_tensor_at(m, i);
         float *w;
-        built b[8];
-        tcase tc[8];
+        gemv_built b[8];
+        gemv_case tc[8];
         size_t nb = 0, k;
         ecqf_reader *rd;
         char names[8][8];
@@ -737,7 +636,7 @@ START_TEST(gemv_real) {
         rd = write_and_open(b, nb, "real.ecqf");
         for (k = 0; k < nb; k++) {
             check_gemv(rd, k, pool2);
-            built_free(&b[k]);
+            gemv_built_free(&b[k]);
         }
         ecqf_reader_close(rd);
         free(w);
@@ -753,8 +652,8 @@ END_TEST
 /* Corrupt data parts: every backend fails exactly when the reader's decoder fails, with its
  * status; the file ends at a guard page. */
 START_TEST(gemv_corrupt) {
-    tcase tcs[4];
-    built b[4];
+    gemv_case tcs[4];
+    gemv_built b[4];
     float *w[4];
     const char *nm[4] = {"r", "p", "e", "q"};
     ecqf_reader *rd;
@@ -777,7 +676,7 @@ START_TEST(gemv_corrupt) {
         tcs[i].coding = i & 1 ? ECQF_CODING_PREFIX : ECQF_CODING_RANS;
         tcs[i].pack = i & 2 ? 1 : 2;
         w[i] = malloc(tcs[i].rows * tcs[i].cols * sizeof(float));
-        make_weights(w[i], tcs[i].rows, tcs[i].cols);
+        gemv_make_weights(w[i], tcs[i].rows, tcs[i].cols, &rng_state);
         build_desc(&b[i], &tcs[i], w[i], nm[i]);
     }
     rd = write_and_open(b, 4, "corrupt.ecqf");
@@ -827,7 +726,7 @@ START_TEST(gemv_corrupt) {
     }
     free(file);
     for (i = 0; i < 4; i++) {
-        built_free(&b[i]);
+        gemv_built_free(&b[i]);
         free(w[i]);
     }
 }
