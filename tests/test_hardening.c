@@ -79,38 +79,50 @@ static void wr64(uint8_t *p, uint64_t v) {
     for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
 
-/* ---- counting allocator -------------------------------------------------------------- */
+/* ---- tracking allocator ------------------------------------------------------------- */
 
-typedef struct counter {
-    size_t live, peak;
-} counter;
+/* Counts live and peak bytes through ecqf_allocator; fails its fail_at-th call (0-based), and
+ * every later one when sticky (fail_at = SIZE_MAX: never fails). */
+typedef struct tracker {
+    size_t live, peak, calls, fail_at;
+    int sticky, failed;
+} tracker;
 typedef union block_head {
     size_t size;
     max_align_t align;
 } block_head;
-static void *count_alloc(void *opaque, size_t size) {
-    counter *c = opaque;
-    block_head *h = malloc(sizeof *h + size);
+static tracker tracker_make(size_t fail_at, int sticky) {
+    tracker t = {0, 0, 0, fail_at, sticky, 0};
+    return t;
+}
+static void *tracked_alloc(void *opaque, size_t size) {
+    tracker *t = opaque;
+    block_head *h;
+    if (t->calls++ >= t->fail_at && (t->sticky || t->calls - 1 == t->fail_at)) {
+        t->failed = 1;
+        return NULL;
+    }
+    h = malloc(sizeof *h + size);
     if (!h) return NULL;
     h->size = size;
-    c->live += size;
-    if (c->live > c->peak) c->peak = c->live;
+    t->live += size;
+    if (t->live > t->peak) t->peak = t->live;
     return h + 1;
 }
-static void count_free(void *opaque, void *p) {
-    counter *c = opaque;
+static void tracked_free(void *opaque, void *p) {
+    tracker *t = opaque;
     block_head *h;
     if (!p) return;
     h = (block_head *)p - 1;
-    c->live -= h->size;
+    t->live -= h->size;
     free(h);
 }
 
 /* Open (and optionally verify) with the counting allocator; returns the status of the first
  * failing step and the peak of live bytes during open. */
 static int open_counted(const uint8_t *buf, size_t size, int verify, size_t *peak, ecqf_error *err) {
-    counter c = {0, 0};
-    ecqf_allocator al = {count_alloc, count_free, &c};
+    tracker c = tracker_make(SIZE_MAX, 0);
+    ecqf_allocator al = {tracked_alloc, tracked_free, &c};
     ecqf_open_options o = {sizeof o, &al, 0};
     ecqf_reader *r = NULL;
     int rc = ecqf_reader_open_memory(&r, buf, size, &o, err);
@@ -303,8 +315,8 @@ START_TEST(every_bit_flip_detected) {
         ecqf_error err;
         size_t peak;
         int rc;
-        counter c = {0, 0};
-        ecqf_allocator al = {count_alloc, count_free, &c};
+        tracker c = tracker_make(SIZE_MAX, 0);
+        ecqf_allocator al = {tracked_alloc, tracked_free, &c};
         ecqf_open_options o = {sizeof o, &al, 0};
         ecqf_reader *r = NULL;
         b[bit / 8] ^= (uint8_t)(1u << (bit % 8));
@@ -1073,33 +1085,6 @@ END_TEST
 
 /* ---- allocation failures ------------------------------------------------------------------ */
 
-/* An allocator that fails its n-th call (and every later one when sticky). */
-typedef struct failing {
-    size_t live, calls, fail_at;
-    int sticky, failed;
-} failing;
-static void *fail_alloc(void *opaque, size_t size) {
-    failing *f = opaque;
-    block_head *h;
-    if (f->calls++ >= f->fail_at && (f->sticky || f->calls - 1 == f->fail_at)) {
-        f->failed = 1;
-        return NULL;
-    }
-    h = malloc(sizeof *h + size);
-    if (!h) return NULL;
-    h->size = size;
-    f->live += size;
-    return h + 1;
-}
-static void fail_free(void *opaque, void *p) {
-    failing *f = opaque;
-    block_head *h;
-    if (!p) return;
-    h = (block_head *)p - 1;
-    f->live -= h->size;
-    free(h);
-}
-
 /* Open, verify and decode everything with an allocator failing its n-th allocation: the
  * status is ECQF_OK (the failure hit nothing) or ECQF_ERR_NOMEM, and nothing leaks. */
 START_TEST(reader_allocation_failures) {
@@ -1108,8 +1093,8 @@ START_TEST(reader_allocation_failures) {
     unsigned long nomem = 0, runs = 0;
     size_t total_calls;
     {
-        failing f = {0, 0, SIZE_MAX, 0, 0};
-        ecqf_allocator al = {fail_alloc, fail_free, &f};
+        tracker f = tracker_make(SIZE_MAX, 0);
+        ecqf_allocator al = {tracked_alloc, tracked_free, &f};
         ecqf_open_options o = {sizeof o, &al, 0};
         ecqf_reader *r;
         ecqf_error err;
@@ -1120,8 +1105,8 @@ START_TEST(reader_allocation_failures) {
     }
     for (size_t k = 0; k < total_calls + 2; k++) {
         for (int sticky = 0; sticky < 2; sticky++) {
-            failing f = {0, 0, k, sticky, 0};
-            ecqf_allocator al = {fail_alloc, fail_free, &f};
+            tracker f = tracker_make(k, sticky);
+            ecqf_allocator al = {tracked_alloc, tracked_free, &f};
             ecqf_open_options o = {sizeof o, &al, 0};
             ecqf_reader *r = NULL;
             ecqf_error err;
@@ -1167,8 +1152,8 @@ START_TEST(writer_allocation_failures) {
     unsigned long runs = 0, nomem = 0;
     snprintf(path, sizeof path, "%s/alloc.ecqf", tmpdir);
     for (size_t k = 0;; k++) {
-        failing f = {0, 0, k, 1, 0};
-        ecqf_allocator al = {fail_alloc, fail_free, &f};
+        tracker f = tracker_make(k, 1);
+        ecqf_allocator al = {tracked_alloc, tracked_free, &f};
         ecqf_writer_options o;
         ecqf_writer *w = NULL;
         ecqf_error err;
