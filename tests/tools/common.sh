@@ -85,6 +85,42 @@ $1"
     fi
 }
 
+# pack_roundtrip LABEL SRC EXPECTED MIN_SQNR PACK-OPTIONS...
+# ecqf-pack SRC with the options, inspect --verify, --json and --hashes, unpack to f32 and to the
+# native dtypes; check_unpack.py then compares with EXPECTED (a safetensors file or directory
+# holding what SRC means): unquantized tensors bit for bit, quantized ones equal to the library's
+# dequantization and at least MIN_SQNR dB ("-": check_unpack.py's default) from the source.
+pack_roundtrip() {
+    label=$1
+    src=$2
+    exp=$3
+    minsqnr=$4
+    shift 4
+    opts=$*
+    e="$WORK/$label.ecqf"
+    if ! "$PACK" -q "$@" "$src" "$e" 2>"$WORK/stderr"; then
+        fail "$label: pack $*: $(cat "$WORK/stderr")"
+        return
+    fi
+    if ! "$INSPECT" -q --verify "$e" >"$WORK/verify.txt" 2>&1; then
+        fail "$label: inspect --verify: $(cat "$WORK/verify.txt")"
+        return
+    fi
+    "$INSPECT" --json "$e" >"$WORK/$label.json" || { fail "$label: inspect --json"; return; }
+    "$INSPECT" --hashes "$e" >"$WORK/$label.hashes" || { fail "$label: inspect --hashes"; return; }
+    "$UNPACK" -q --dtype f32 "$e" "$WORK/$label.f32.safetensors" || { fail "$label: unpack --dtype f32"; return; }
+    "$UNPACK" -q "$e" "$WORK/$label.native.safetensors" || { fail "$label: unpack"; return; }
+    set -- --src "$exp" --json "$WORK/$label.json" --hashes "$WORK/$label.hashes" \
+        --f32 "$WORK/$label.f32.safetensors" --native "$WORK/$label.native.safetensors"
+    [ "$minsqnr" = - ] || set -- "$@" --min-sqnr "$minsqnr"
+    if "$PYTHON3" "$HERE/check_unpack.py" "$@" >"$WORK/check.txt" 2>&1; then
+        pass "$label ($opts): $(tail -n 1 "$WORK/check.txt"); $(wc -c <"$e") bytes"
+    else
+        fail "$label ($opts):"
+        sed 's/^/    /' "$WORK/check.txt" >&2
+    fi
+}
+
 finish() {
     if [ $failures -ne 0 ]; then
         echo "$failures failure(s)" >&2

@@ -25,51 +25,22 @@ G="$WORK/g"
 "$PYTHON3" "$HERE/mkgguf.py" "$G" || { echo "FAIL: mkgguf.py (hand-worked blocks?)" >&2; exit 1; }
 pass "mkgguf.py: the reference dequantization matches the hand-worked blocks"
 
-roundtrip() { # LABEL SRC EXPECTED MIN_SQNR PACK-OPTIONS...
-    label=$1
-    src=$2
-    exp=$3
-    minsqnr=$4
-    shift 4
-    e="$WORK/$label.ecqf"
-    if ! "$PACK" -q "$@" "$src" "$e" 2>"$WORK/stderr"; then
-        fail "$label: pack $*: $(cat "$WORK/stderr")"
-        return
-    fi
-    if ! "$INSPECT" -q --verify "$e" >"$WORK/verify.txt" 2>&1; then
-        fail "$label: inspect --verify: $(cat "$WORK/verify.txt")"
-        return
-    fi
-    "$INSPECT" --json "$e" >"$WORK/$label.json" || { fail "$label: inspect --json"; return; }
-    "$INSPECT" --hashes "$e" >"$WORK/$label.hashes" || { fail "$label: inspect --hashes"; return; }
-    "$UNPACK" -q --dtype f32 "$e" "$WORK/$label.f32.safetensors" || { fail "$label: unpack --dtype f32"; return; }
-    "$UNPACK" -q "$e" "$WORK/$label.native.safetensors" || { fail "$label: unpack"; return; }
-    if "$PYTHON3" "$HERE/check_unpack.py" --src "$exp" --json "$WORK/$label.json" \
-        --hashes "$WORK/$label.hashes" --f32 "$WORK/$label.f32.safetensors" \
-        --native "$WORK/$label.native.safetensors" --min-sqnr "$minsqnr" >"$WORK/check.txt" 2>&1; then
-        pass "$label ($*): $(tail -n 1 "$WORK/check.txt"); $(wc -c <"$e") bytes"
-    else
-        fail "$label ($*):"
-        sed 's/^/    /' "$WORK/check.txt" >&2
-    fi
-}
-
 GOOD="$G/good.gguf"
 EXP="$G/good.expected.safetensors"
 # kept as is: the dequantized values, bit for bit
-roundtrip none "$GOOD" "$EXP" 0 --min-elements 1000000000
+pack_roundtrip none "$GOOD" "$EXP" 0 --min-elements 1000000000
 n=$(grep -c '"scheme": "none"' "$WORK/none.json")
 [ "$n" -eq 27 ] && pass "none: 27 tensors stored as is" || fail "none: $n tensors stored as is, expected 27"
-roundtrip none-raw "$GOOD" "$EXP" 0 --min-elements 1000000000 --coding raw
+pack_roundtrip none-raw "$GOOD" "$EXP" 0 --min-elements 1000000000 --coding raw
 # quantized (the 16 x 256 matrices and the 8 x 512 one: 12 tensors)
-roundtrip ecsq "$GOOD" "$EXP" 15 --min-elements 1024
-roundtrip ecsq-j2 "$GOOD" "$EXP" 15 --min-elements 1024 -j 2
+pack_roundtrip ecsq "$GOOD" "$EXP" 15 --min-elements 1024
+pack_roundtrip ecsq-j2 "$GOOD" "$EXP" 15 --min-elements 1024 -j 2
 if cmp -s "$WORK/ecsq.ecqf" "$WORK/ecsq-j2.ecqf"; then pass "-j1 and -j2 files are identical"
 else fail "-j1 and -j2 wrote different files"; fi
-roundtrip ecsq-sqnr30 "$GOOD" "$EXP" 29.9 --min-elements 1024 --sqnr 30 --per-row
-roundtrip ecsq-bpw "$GOOD" "$EXP" 10 --min-elements 1024 --bpw 3 --fusable
-roundtrip affine "$GOOD" "$EXP" 15 --min-elements 1024 --scheme affine --coding rans
-roundtrip symmetric8 "$GOOD" "$EXP" 30 --min-elements 1024 --scheme symmetric --bits 8
+pack_roundtrip ecsq-sqnr30 "$GOOD" "$EXP" 29.9 --min-elements 1024 --sqnr 30 --per-row
+pack_roundtrip ecsq-bpw "$GOOD" "$EXP" 10 --min-elements 1024 --bpw 3 --fusable
+pack_roundtrip affine "$GOOD" "$EXP" 15 --min-elements 1024 --scheme affine --coding rans
+pack_roundtrip symmetric8 "$GOOD" "$EXP" 30 --min-elements 1024 --scheme symmetric --bits 8
 n=$(grep -c '"scheme": "ecsq"' "$WORK/ecsq.json")
 [ "$n" -eq 12 ] && pass "ecsq: 12 tensors quantized" || fail "ecsq: $n tensors quantized, expected 12"
 
@@ -82,10 +53,10 @@ grep -q 'matched to affine 4-bit g64' "$WORK/summary.txt" && pass "pack summary:
     || fail "inspect --against: $(cat "$WORK/against.txt")"
 
 # other valid layouts
-roundtrip v2-align64 "$G/v2-align64.gguf" "$G/v2-align64.expected.safetensors" 15 --min-elements 64
-roundtrip out-of-order "$G/out-of-order.gguf" "$G/out-of-order.expected.safetensors" 0
+pack_roundtrip v2-align64 "$G/v2-align64.gguf" "$G/v2-align64.expected.safetensors" 15 --min-elements 64
+pack_roundtrip out-of-order "$G/out-of-order.gguf" "$G/out-of-order.expected.safetensors" 0
 cp "$GOOD" "$G/model.bin"
-roundtrip by-magic "$G/model.bin" "$EXP" 0 --min-elements 1000000000
+pack_roundtrip by-magic "$G/model.bin" "$EXP" 0 --min-elements 1000000000
 if "$PACK" -q "$G/empty.gguf" "$WORK/empty.ecqf" 2>"$WORK/stderr" && "$INSPECT" -q --verify "$WORK/empty.ecqf" >/dev/null 2>&1 \
     && "$UNPACK" -q "$WORK/empty.ecqf" "$WORK/empty.safetensors"; then pass "a GGUF file without tensors"
 else fail "a GGUF file without tensors: $(cat "$WORK/stderr")"; fi
@@ -124,7 +95,7 @@ OUT=""
 "$PACK" --skip-unsupported "$G/unsupported.gguf" "$WORK/skip.ecqf" >"$WORK/skip.txt" 2>&1 \
     && grep -q 'low.q2_k (Q2_K \[1, 256\]) left out' "$WORK/skip.txt" \
     && pass "--skip-unsupported leaves the Q2_K tensor out" || fail "--skip-unsupported: $(cat "$WORK/skip.txt")"
-roundtrip skip-unsupported "$G/unsupported.gguf" "$G/unsupported.expected.safetensors" 0 --skip-unsupported
+pack_roundtrip skip-unsupported "$G/unsupported.gguf" "$G/unsupported.expected.safetensors" 0 --skip-unsupported
 
 # invalid files: one lie each
 OUT="$WORK/out.ecqf"

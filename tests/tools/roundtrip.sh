@@ -11,31 +11,11 @@ if [ ! -f "$MODEL" ]; then
     exit 77
 fi
 
-roundtrip() { # LABEL SRC PACK-OPTIONS...
+roundtrip() { # LABEL SRC PACK-OPTIONS... (SRC is also what the result must mean)
     label=$1
     src=$2
     shift 2
-    e="$WORK/$label.ecqf"
-    if ! "$PACK" -q "$@" "$src" "$e" 2>"$WORK/stderr"; then
-        fail "$label: pack $*: $(cat "$WORK/stderr")"
-        return
-    fi
-    if ! "$INSPECT" -q --verify "$e" >"$WORK/verify.txt" 2>&1; then
-        fail "$label: inspect --verify: $(cat "$WORK/verify.txt")"
-        return
-    fi
-    "$INSPECT" --json "$e" >"$WORK/$label.json" || { fail "$label: inspect --json"; return; }
-    "$INSPECT" --hashes "$e" >"$WORK/$label.hashes" || { fail "$label: inspect --hashes"; return; }
-    "$UNPACK" -q --dtype f32 "$e" "$WORK/$label.f32.safetensors" || { fail "$label: unpack --dtype f32"; return; }
-    "$UNPACK" -q "$e" "$WORK/$label.native.safetensors" || { fail "$label: unpack"; return; }
-    if "$PYTHON3" "$HERE/check_unpack.py" --src "$src" --json "$WORK/$label.json" \
-        --hashes "$WORK/$label.hashes" --f32 "$WORK/$label.f32.safetensors" \
-        --native "$WORK/$label.native.safetensors" >"$WORK/check.txt" 2>&1; then
-        pass "$label ($*): $(tail -n 1 "$WORK/check.txt"); $(wc -c <"$e") bytes"
-    else
-        fail "$label ($*):"
-        sed 's/^/    /' "$WORK/check.txt" >&2
-    fi
+    pack_roundtrip "$label" "$src" "$src" - "$@"
 }
 
 roundtrip ecsq-default "$MODEL"
