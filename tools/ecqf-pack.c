@@ -47,8 +47,9 @@ static const char help_text[] =
 "    reversed into the row-major shape ([ne1, ne0] for a matrix). Scalar metadata is kept\n"
 "    under gguf.KEY, and arrays short enough as JSON text (vocabularies are left out).\n"
 "\n"
-"    By default every 2-D tensor of 4096 or more elements is quantized; everything else\n"
-"    (norms, biases, small tensors) is stored as is, in its own dtype. The default scheme is\n"
+"    By default every 2-D tensor of 4096 or more elements is quantized (with --nd, 3-D and\n"
+"    larger ones too); everything else (norms, biases, small tensors) is stored as is, in its\n"
+"    own dtype. The default scheme is\n"
 "    uniform ECSQ with one step per tensor, chosen so that each tensor keeps the SQNR that\n"
 "    MLX-style affine 4-bit quantization with groups of 64 (f16 scales and biases) would give\n"
 "    it, and the codes are entropy-coded with the smallest of raw, rANS, prefix and zstd.\n"
@@ -91,6 +92,10 @@ static const char help_text[] =
 "        Without it such a tensor is an error.\n"
 "    --min-elements N\n"
 "        Quantize 2-D tensors of at least N elements (default 4096).\n"
+"    --nd\n"
+"        Also quantize tensors of 3 or more dimensions (stacked MoE experts, convolution\n"
+"        kernels), as the matrix the format defines: rows = the product of all dimensions but\n"
+"        the last, columns = the last; groups and blocks run along the last dimension.\n"
 "    --align N\n"
 "        Blob alignment in bytes, a power of two from 64 to 65536 (default 64; 16384 lets\n"
 "        blobs be mapped zero-copy into Apple GPU buffers).\n"
@@ -140,6 +145,7 @@ typedef struct options {
     unsigned threads;
     int force;
     int skip_unsupported;
+    int nd;                    /* quantize 3-D and larger tensors too */
     unsigned max_alphabet;
 } options;
 
@@ -686,7 +692,7 @@ static int usage_error(void) {
 
 enum { OPT_SCHEME = 256, OPT_BITS, OPT_GROUP, OPT_BPW, OPT_SQNR, OPT_CODING, OPT_FUSABLE,
        OPT_KEEP, OPT_ALIGN, OPT_PARAM_DTYPE, OPT_PER_ROW, OPT_MIN_ELEMENTS, OPT_MAX_ALPHABET,
-       OPT_SKIP_UNSUPPORTED };
+       OPT_SKIP_UNSUPPORTED, OPT_ND };
 
 int main(int argc, char **argv) {
     static const struct option longopts[] = {
@@ -704,6 +710,7 @@ int main(int argc, char **argv) {
         {"min-elements", required_argument, NULL, OPT_MIN_ELEMENTS},
         {"max-alphabet", required_argument, NULL, OPT_MAX_ALPHABET},
         {"skip-unsupported", no_argument, NULL, OPT_SKIP_UNSUPPORTED},
+        {"nd", no_argument, NULL, OPT_ND},
         {"threads", required_argument, NULL, 'j'},
         {"force", no_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},
@@ -797,6 +804,7 @@ int main(int argc, char **argv) {
             }
             break;
         case OPT_FUSABLE: o.fusable = 1; break;
+        case OPT_ND: o.nd = 1; break;
         case OPT_KEEP: o.keep = optarg; break;
         case OPT_ALIGN:
             if (cli_parse_u64("--align", optarg, 64, 65536, &v)) return usage_error();
@@ -944,7 +952,8 @@ int main(int argc, char **argv) {
             pl->rows = 1;
             for (dd = 0; dd + 1 < t->ndim; dd++) pl->rows *= t->shape[dd];
             pl->scheme = ECQF_SCHEME_NONE;
-            if (t->ndim != 2) pl->why = "not 2-D";
+            if (t->ndim < 2) pl->why = "1-D or scalar";
+            else if (t->ndim > 2 && !o.nd) pl->why = "more than 2-D (see --nd)";
             else if (t->numel < o.min_elements) pl->why = "small";
             else if (have_re && regexec(&keep_re, t->name, 0, NULL, 0) == 0) pl->why = "--keep";
             else if (o.scheme != ECQF_SCHEME_ECSQ && pl->cols % o.group != 0) {

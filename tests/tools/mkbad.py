@@ -69,6 +69,19 @@ def main():
                      ("nan_bf16", "BF16", [2], struct.pack("<2H", 0x7F81, 0xFFC1)),
                      ("nan_f32", "F32", [2], struct.pack("<2I", 0x7F800001, 0xFFC00123))]))
 
+    # tensors of 3 and 4 dimensions (stacked experts, a convolution kernel) for ecqf-pack --nd:
+    # pseudo-random values (an LCG) so that quantization has something to do
+    def noise(n, seed):
+        out, x = [], seed
+        for _ in range(n):
+            x = (x * 6364136223846793005 + 1442695040888963407) % 2**64
+            out.append(((x >> 40) / 2**24 - 0.5) * 0.1)
+        return struct.pack("<%df" % n, *out)
+    write(p("nd.safetensors"),
+          good_file([("experts.w", "F32", [4, 32, 64], noise(4 * 32 * 64, 1)),
+                     ("conv.w", "F32", [8, 2, 4, 64], noise(8 * 2 * 4 * 64, 2)),
+                     ("proj.w", "F32", [64, 128], noise(64 * 128, 3))]))
+
     # a truncated file: the data buffer is 100 bytes short of what the header declares
     write(p("truncated.safetensors"), good[:-100])
     # truncated inside the JSON header, and shorter than the 8-byte length itself

@@ -41,6 +41,20 @@ roundtrip sharded-index "$WORK/in/sharded/model.safetensors.index.json" --scheme
 roundtrip edge "$WORK/in/edge.safetensors"
 roundtrip edge-affine "$WORK/in/edge.safetensors" --scheme affine --min-elements 1
 
+# 3-D and 4-D tensors: stored as is by default, quantized with --nd (rows = the product of the
+# leading dimensions), and read back with their shapes
+roundtrip nd-default "$WORK/in/nd.safetensors"
+roundtrip nd "$WORK/in/nd.safetensors" --nd
+roundtrip nd-affine "$WORK/in/nd.safetensors" --nd --scheme affine --coding rans
+if [ -f "$WORK/nd.json" ] && [ -f "$WORK/nd-default.json" ] &&
+    [ "$(grep -c '"scheme": "ecsq"' "$WORK/nd.json")" = 3 ] &&
+    [ "$(grep -c '"scheme": "ecsq"' "$WORK/nd-default.json")" = 1 ] &&
+    [ "$(grep -c '"scheme": "affine"' "$WORK/nd-affine.json")" = 3 ]; then
+    pass "--nd quantizes the 3-D and 4-D tensors; without it they are stored as is"
+else
+    fail "--nd: $(grep '"scheme"' "$WORK/nd.json" "$WORK/nd-default.json" "$WORK/nd-affine.json" 2>&1 | tr '\n' ' ')"
+fi
+
 # a model with an I64 buffer packs with --skip-unsupported (the buffer is left out)
 roundtrip skip-unsupported "$WORK/in/with-i64.safetensors" --skip-unsupported
 if [ -f "$WORK/skip-unsupported.json" ] && ! grep -q position_ids "$WORK/skip-unsupported.json"; then
