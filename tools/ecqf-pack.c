@@ -156,9 +156,7 @@ typedef struct plan {
     int scheme;                /* ECQF_SCHEME_* to use; NONE = as is */
     const char *why;           /* why stored as is */
     uint64_t rows, cols;
-    double factor;             /* --bpw */
-    float *wbuf;               /* --bpw: owned converted values */
-    const float *w;            /* --bpw: values */
+    double factor;             /* --bpw: step = factor * RMS */
 } plan;
 
 typedef struct result {
@@ -418,19 +416,15 @@ static void process(const packer *P, size_t i, result *r) {
     d.dtype = to_ecqf_dtype(t->dtype);
 
     if (scheme != ECQF_SCHEME_NONE) {
-        if (pl->w) {
-            w = pl->w;
-        } else {
-            wown = malloc((size_t)numel * sizeof *wown);
-            if (!wown) {
-                r->rc = ECQF_ERR_NOMEM;
-                snprintf(r->ctx, sizeof r->ctx, "tensor %s: out of memory for %llu values",
-                         t->name, (unsigned long long)numel);
-                goto out;
-            }
-            load_f32(pl, wown);
-            w = wown;
+        wown = malloc((size_t)numel * sizeof *wown);
+        if (!wown) {
+            r->rc = ECQF_ERR_NOMEM;
+            snprintf(r->ctx, sizeof r->ctx, "tensor %s: out of memory for %llu values", t->name,
+                     (unsigned long long)numel);
+            goto out;
         }
+        load_f32(pl, wown);
+        w = wown;
         for (k = 0; k < numel; k++)
             if (!isfinite(w[k])) break;
         if (k < numel) {
@@ -964,68 +958,86 @@ int main(int argc, char **argv) {
         }
     }
 
-    /* --bpw: model-wide allocation over every quantized tensor */
+    /* --bpw: model-wide allocation over every quantized tensor. Each tensor's rate/distortion
+     * curve is sampled with only that tensor in memory (as f32), then the factors are chosen
+     * from the curves; process() loads each tensor again when it encodes it. */
     if (o.scheme == ECQF_SCHEME_ECSQ && o.target == TARGET_BPW) {
-        rc_tensor *rt;
-        size_t nq = 0, j = 0;
+        rc_curve *curves = NULL;
+        double *factors = NULL;
+        size_t *owner = NULL, nq = 0, j = 0;
+        uint64_t total_n = 0, done_n = 0;
         double achieved = 0;
+        float *tmp = NULL;
+        int failed = 0;
         for (i = 0; i < P.n; i++) nq += P.plans[i].scheme != ECQF_SCHEME_NONE;
         if (nq) {
-            rt = calloc(nq, sizeof *rt);
-            if (!rt) {
+            curves = malloc(nq * sizeof *curves);
+            factors = malloc(nq * sizeof *factors);
+            owner = malloc(nq * sizeof *owner);
+            if (!curves || !factors || !owner) {
                 cli_error("out of memory");
-                goto done;
+                failed = 1;
             }
-            for (i = 0; i < P.n; i++) {
+            for (i = 0; i < P.n; i++)
+                if (P.plans[i].scheme != ECQF_SCHEME_NONE) total_n += P.plans[i].t->numel;
+            cli_progress_start(&prog, "rate curves", total_n);
+            for (i = 0; i < P.n && !failed; i++) {
                 plan *pl = &P.plans[i];
                 const st_tensor *t = pl->t;
+                const float *w;
                 uint64_t k;
                 if (pl->scheme == ECQF_SCHEME_NONE) continue;
+                cli_progress_update(&prog, done_n, t->name);
+                done_n += t->numel;
                 if (!pl->dequant && t->dtype == ST_F32 &&
                     ((uintptr_t)t->data % sizeof(float)) == 0 &&
                     ((const uint8_t *)&(uint32_t){1})[0] == 1) {
-                    pl->w = (const float *)(const void *)t->data;
+                    w = (const float *)(const void *)t->data; /* zero-copy */
                 } else {
-                    pl->wbuf = malloc((size_t)t->numel * sizeof(float));
-                    if (!pl->wbuf) {
-                        cli_error("--bpw: out of memory converting tensor %s (the model-wide "
-                                  "allocation holds every quantized tensor in memory)", t->name);
-                        free(rt);
-                        goto done;
+                    free(tmp);
+                    tmp = malloc(t->numel ? (size_t)t->numel * sizeof(float) : 1);
+                    if (!tmp) {
+                        cli_error("--bpw: out of memory converting tensor %s (%llu values)",
+                                  t->name, (unsigned long long)t->numel);
+                        failed = 1;
+                        break;
                     }
-                    load_f32(pl, pl->wbuf);
-                    pl->w = pl->wbuf;
+                    load_f32(pl, tmp);
+                    w = tmp;
                 }
                 for (k = 0; k < t->numel; k++)
-                    if (!isfinite(pl->w[k])) break;
-                if (k < t->numel) { /* process() stores it as is, with a warning */
-                    continue;
+                    if (!isfinite(w[k])) break;
+                if (k < t->numel) continue; /* process() stores it as is, with a warning */
+                rc = rc_curve_sample(w, pl->rows, pl->cols, o.per_row ? RC_PER_ROW : RC_PER_TENSOR,
+                                     o.max_alphabet, o.target_value, &curves[j]);
+                if (rc) {
+                    cli_error("--bpw %g: tensor %s: rate curve failed: %s", o.target_value,
+                              t->name, ecqf_status_name(rc));
+                    failed = 1;
+                    break;
                 }
-                rt[j].w = pl->w;
-                rt[j].rows = pl->rows;
-                rt[j].cols = pl->cols;
-                j++;
+                owner[j++] = i;
             }
-            if (j) {
-                rc = rc_model_allocate(rt, j, o.per_row ? RC_PER_ROW : RC_PER_TENSOR,
-                                       o.max_alphabet, RC_DIST_RELATIVE, o.target_value,
-                                       &achieved, NULL);
+            cli_progress_end(&prog);
+            free(tmp);
+            if (!failed && j) {
+                rc = rc_curves_allocate(curves, j, RC_DIST_RELATIVE, o.target_value, factors, NULL,
+                                        &achieved, NULL);
                 if (rc) {
                     cli_error("--bpw %g: model-wide rate allocation failed: %s", o.target_value,
                               ecqf_status_name(rc));
-                    free(rt);
-                    goto done;
+                    failed = 1;
+                } else {
+                    cli_verbose("--bpw %g: estimated %.3f bits/weight after allocation",
+                                o.target_value, achieved);
                 }
-                cli_verbose("--bpw %g: estimated %.3f bits/weight after allocation",
-                            o.target_value, achieved);
             }
-            for (i = 0, j = 0; i < P.n; i++) {
-                plan *pl = &P.plans[i];
-                if (pl->scheme == ECQF_SCHEME_NONE || !pl->w) continue;
-                if (j < nq && rt[j].w == pl->w) pl->factor = rt[j++].factor;
-                else pl->factor = 1.0; /* non-finite tensor: stored as is anyway */
-            }
-            free(rt);
+            for (i = 0; i < P.n; i++) P.plans[i].factor = 1.0; /* non-finite: stored as is */
+            for (size_t q = 0; !failed && q < j; q++) P.plans[owner[q]].factor = factors[q];
+            free(curves);
+            free(factors);
+            free(owner);
+            if (failed) goto done;
         }
     }
 
@@ -1243,8 +1255,6 @@ int main(int argc, char **argv) {
         }
         ecqf_encoded_free(r->enc);
         r->enc = NULL;
-        free(P.plans[appended].wbuf);
-        P.plans[appended].wbuf = NULL;
         if (nthreads) {
             pthread_mutex_lock(&P.mu);
             P.state[s] = 0;
@@ -1322,8 +1332,6 @@ done:
         if (P.slots)
             for (i = 0; i < P.cap; i++)
                 if (P.slots[i].enc) ecqf_encoded_free(P.slots[i].enc);
-        if (P.plans)
-            for (i = 0; i < P.n; i++) free(P.plans[i].wbuf);
         free(P.slots);
         free(P.state);
         free(P.plans);

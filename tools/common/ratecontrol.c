@@ -273,23 +273,24 @@ int rc_ecsq_for_bpw(const float *w, uint64_t rows, uint64_t cols, rc_step_mode m
 
 /* ---- model-wide allocation -------------------------------------------------------------- */
 
-#define GRID_HALF 24 /* grid j = -24..24: factor f0 * 2^(j/8), +-3 octaves */
-#define GRID_N (2 * GRID_HALF + 1)
-
 static double dist_of(const rc_result *r, rc_distortion dist) {
     if (dist == RC_DIST_ABSOLUTE) return r->sse;
     return r->signal > 0.0 ? (double)r->numel * r->sse / r->signal : 0.0;
 }
 
-/* For a given lambda, every tensor's best grid index; returns the total coded bits. */
-static double pick_all(const rc_result *grid, size_t count, rc_distortion dist, double lambda,
+static double curve_factor(const rc_curve *c, int j) {
+    return c->f0 * exp2((double)(j - RC_CURVE_HALF) / 8.0);
+}
+
+/* For a given lambda, every tensor's best curve point; returns the total coded bits. */
+static double pick_all(const rc_curve *curves, size_t count, rc_distortion dist, double lambda,
                        int *pick) {
     double total = 0.0;
     for (size_t t = 0; t < count; t++) {
-        const rc_result *g = grid + t * GRID_N;
+        const rc_result *g = curves[t].point;
         int best = 0;
         double bc = INFINITY;
-        for (int j = 0; j < GRID_N; j++) {
+        for (int j = 0; j < RC_CURVE_POINTS; j++) {
             double c = dist_of(&g[j], dist) + lambda * g[j].coded_bits;
             if (c < bc) {
                 bc = c;
@@ -302,64 +303,82 @@ static double pick_all(const rc_result *grid, size_t count, rc_distortion dist, 
     return total;
 }
 
+int rc_curve_sample(const float *w, uint64_t rows, uint64_t cols, rc_step_mode mode,
+                    unsigned max_alphabet, double target_bpw, rc_curve *out) {
+    rc_result r0;
+    int rc;
+    if (!w || !out || !(target_bpw > 0.0)) return ECQF_ERR_INVALID_ARGUMENT;
+    out->numel = rows * cols;
+    rc = rc_ecsq_for_bpw(w, rows, cols, mode, max_alphabet, target_bpw, &out->f0, NULL, &r0);
+    for (int j = 0; j < RC_CURVE_POINTS && rc == ECQF_OK; j++)
+        rc = rc_ecsq_measure_factor(w, rows, cols, mode, curve_factor(out, j), max_alphabet,
+                                    NULL, &out->point[j]);
+    return rc;
+}
+
+int rc_curves_allocate(const rc_curve *curves, size_t count, rc_distortion dist,
+                       double target_bpw, double *factors, rc_result *results,
+                       double *achieved_bpw, double *lambda_out) {
+    double total_n = 0.0, budget, bits;
+    double llo = -80.0, lhi = 80.0; /* log2 lambda */
+    int *pick;
+    if (!curves || !factors || count == 0 || !(target_bpw > 0.0))
+        return ECQF_ERR_INVALID_ARGUMENT;
+    pick = malloc(count * sizeof *pick);
+    if (!pick) return ECQF_ERR_NOMEM;
+    for (size_t t = 0; t < count; t++) total_n += (double)curves[t].numel;
+    budget = target_bpw * total_n;
+    /* total bits decrease as lambda grows; find the smallest lambda within budget by
+     * bisection on log(lambda) */
+    if (pick_all(curves, count, dist, exp2(llo), pick) > budget) {
+        if (pick_all(curves, count, dist, exp2(lhi), pick) > budget) {
+            llo = lhi; /* unreachable: cheapest curve points */
+        } else {
+            for (int it = 0; it < 200 && lhi - llo > 1e-6; it++) {
+                double mid = 0.5 * (llo + lhi);
+                if (pick_all(curves, count, dist, exp2(mid), pick) > budget) llo = mid;
+                else lhi = mid;
+            }
+            llo = lhi;
+        }
+    }
+    bits = pick_all(curves, count, dist, exp2(llo), pick);
+    for (size_t t = 0; t < count; t++) {
+        factors[t] = curve_factor(&curves[t], pick[t]);
+        if (results) results[t] = curves[t].point[pick[t]];
+    }
+    if (achieved_bpw) *achieved_bpw = total_n > 0 ? bits / total_n : 0.0;
+    if (lambda_out) *lambda_out = exp2(llo);
+    free(pick);
+    return ECQF_OK;
+}
+
 int rc_model_allocate(rc_tensor *tensors, size_t count, rc_step_mode mode,
                       unsigned max_alphabet, rc_distortion dist, double target_bpw,
                       double *achieved_bpw, double *lambda_out) {
-    rc_result *grid;
-    double *f0;
-    int *pick;
-    double total_n = 0.0;
+    rc_curve *curves;
+    double *factors;
+    rc_result *results;
     int rc = ECQF_OK;
     if (!tensors || count == 0 || !(target_bpw > 0.0)) return ECQF_ERR_INVALID_ARGUMENT;
-    if (count > SIZE_MAX / (GRID_N * sizeof(rc_result))) return ECQF_ERR_INVALID_ARGUMENT;
-    grid = malloc(count * GRID_N * sizeof *grid);
-    f0 = malloc(count * sizeof *f0);
-    pick = malloc(count * sizeof *pick);
-    if (!grid || !f0 || !pick) {
-        rc = ECQF_ERR_NOMEM;
-        goto out;
-    }
+    if (count > SIZE_MAX / sizeof(rc_curve)) return ECQF_ERR_INVALID_ARGUMENT;
+    curves = malloc(count * sizeof *curves);
+    factors = malloc(count * sizeof *factors);
+    results = malloc(count * sizeof *results);
+    if (!curves || !factors || !results) rc = ECQF_ERR_NOMEM;
+    for (size_t t = 0; t < count && rc == ECQF_OK; t++)
+        rc = rc_curve_sample(tensors[t].w, tensors[t].rows, tensors[t].cols, mode, max_alphabet,
+                             target_bpw, &curves[t]);
+    if (rc == ECQF_OK)
+        rc = rc_curves_allocate(curves, count, dist, target_bpw, factors, results, achieved_bpw,
+                                lambda_out);
     for (size_t t = 0; t < count && rc == ECQF_OK; t++) {
-        rc_tensor *T = &tensors[t];
-        rc_result r0;
-        total_n += (double)T->rows * (double)T->cols;
-        rc = rc_ecsq_for_bpw(T->w, T->rows, T->cols, mode, max_alphabet, target_bpw, &f0[t],
-                             NULL, &r0);
-        for (int j = 0; j < GRID_N && rc == ECQF_OK; j++)
-            rc = rc_ecsq_measure_factor(T->w, T->rows, T->cols, mode,
-                                        f0[t] * exp2((double)(j - GRID_HALF) / 8.0),
-                                        max_alphabet, NULL, &grid[t * GRID_N + j]);
+        tensors[t].factor = factors[t];
+        tensors[t].result = results[t];
     }
-    if (rc != ECQF_OK) goto out;
-    {
-        const double budget = target_bpw * total_n;
-        /* total bits decrease as lambda grows; find the smallest lambda within budget by
-         * bisection on log(lambda) */
-        double llo = -80.0, lhi = 80.0; /* log2 lambda */
-        if (pick_all(grid, count, dist, exp2(llo), pick) > budget) {
-            if (pick_all(grid, count, dist, exp2(lhi), pick) > budget) {
-                llo = lhi; /* unreachable: cheapest grid points */
-            } else {
-                for (int it = 0; it < 200 && lhi - llo > 1e-6; it++) {
-                    double mid = 0.5 * (llo + lhi);
-                    if (pick_all(grid, count, dist, exp2(mid), pick) > budget) llo = mid;
-                    else lhi = mid;
-                }
-                llo = lhi;
-            }
-        }
-        double bits = pick_all(grid, count, dist, exp2(llo), pick);
-        for (size_t t = 0; t < count; t++) {
-            tensors[t].factor = f0[t] * exp2((double)(pick[t] - GRID_HALF) / 8.0);
-            tensors[t].result = grid[t * GRID_N + pick[t]];
-        }
-        if (achieved_bpw) *achieved_bpw = total_n > 0 ? bits / total_n : 0.0;
-        if (lambda_out) *lambda_out = exp2(llo);
-    }
-out:
-    free(grid);
-    free(f0);
-    free(pick);
+    free(curves);
+    free(factors);
+    free(results);
     return rc;
 }
 

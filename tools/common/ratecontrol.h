@@ -116,6 +116,24 @@ int rc_ecsq_for_bpw(const float *w, uint64_t rows, uint64_t cols, rc_step_mode m
                     unsigned max_alphabet, double target_bpw, double *factor, float *steps,
                     rc_result *out);
 
+/* The two phases of the model-wide allocation, for callers that hold one tensor at a time:
+ * sample each tensor's rate/distortion curve (rc_curve_sample; w is needed only during the
+ * call), then choose every factor from the curves alone (rc_curves_allocate). */
+#define RC_CURVE_HALF 24 /* points j = -24..24 at factor f0 * 2^(j/8): +-3 octaves */
+#define RC_CURVE_POINTS (2 * RC_CURVE_HALF + 1)
+typedef struct rc_curve {
+    uint64_t numel;
+    double f0; /* the factor that alone meets target_bpw */
+    rc_result point[RC_CURVE_POINTS];
+} rc_curve;
+
+int rc_curve_sample(const float *w, uint64_t rows, uint64_t cols, rc_step_mode mode,
+                    unsigned max_alphabet, double target_bpw, rc_curve *out);
+/* factors[count] (and results[count] unless NULL) receive each tensor's choice. */
+int rc_curves_allocate(const rc_curve *curves, size_t count, rc_distortion dist,
+                       double target_bpw, double *factors, rc_result *results,
+                       double *achieved_bpw, double *lambda_out);
+
 /* One tensor of a model-wide allocation. The caller fills w, rows, cols; rc_model_allocate
  * fills factor and result (the steps follow from rc_ecsq_steps(mode, factor)). */
 typedef struct rc_tensor {
