@@ -71,7 +71,7 @@ fuzz_mkseeds_SOURCES = fuzz/mkseeds.c
 fuzz_mkseeds_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/libecqf
 fuzz_mkseeds_LDADD = libecqf/libecqf-core.la -lm
 
-EXTRA_DIST += fuzz/README.md fuzz/campaign.sh fuzz/valgrind.supp fuzz/ecqf.dict fuzz/safetensors.dict fuzz/corpus fuzz/crashes
+EXTRA_DIST += fuzz/README.md fuzz/campaign.sh fuzz/campaign-summary.sh fuzz/valgrind.supp fuzz/ecqf.dict fuzz/safetensors.dict fuzz/corpus fuzz/crashes
 
 # Whole suite under ASan+UBSan (a separate tree configured by scripts/check-sanitize) and
 # under valgrind memcheck (this tree; compiled tests only, through libtool so that wrapper
