@@ -15,7 +15,7 @@ kernels_libecqf_kernels_la_LIBADD = -lpthread -lm
 # Side-by-side benchmark (prints a table and JSON; see kernels/RESULTS.md). htscodecs, when
 # its shared library is installed, is loaded at run time (dlopen), so it is no build dependency.
 noinst_PROGRAMS += kernels/ecqf-bench
-kernels_ecqf_bench_SOURCES = kernels/bench/ecqf_bench.c tools/common/safetensors.c tools/common/safetensors.h tools/common/text.c tools/common/text.h
+kernels_ecqf_bench_SOURCES = kernels/bench/ecqf_bench.c tools/common/safetensors.c tools/common/safetensors.h tools/common/text.c tools/common/text.h tools/common/filemap.c tools/common/filemap.h
 kernels_ecqf_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/kernels -I$(top_srcdir)/libecqf/codec -I$(top_srcdir)/tools/common
 kernels_ecqf_bench_CFLAGS = $(AM_CFLAGS) -pthread $(ZSTD_CFLAGS)
 kernels_ecqf_bench_LDADD = kernels/libecqf-kernels.la libecqf/libecqf-core.la $(ZSTD_LIBS) $(SODIUM_LIBS) -lpthread -ldl -lm
@@ -33,7 +33,7 @@ kernels_libecqf_gpu_la_SOURCES = kernels/metal/ecqf_gpu.c kernels/metal/ecqf_gpu
 # scalar CPU backend and within 1e-5 of float64.
 noinst_LTLIBRARIES += tests/libgpucheck.la
 tests_libgpucheck_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/kernels -I$(top_srcdir)/tools/common
-tests_libgpucheck_la_SOURCES = tests/test_gpu_common.c tests/test_gpu_common.h tests/gemv_cases.c tests/gemv_cases.h tools/common/safetensors.c tools/common/text.c
+tests_libgpucheck_la_SOURCES = tests/test_gpu_common.c tests/test_gpu_common.h tests/gemv_cases.c tests/gemv_cases.h tools/common/safetensors.c tools/common/text.c tools/common/filemap.c
 GPU_TEST_LIBS = tests/libgpucheck.la kernels/libecqf-gpu.la kernels/libecqf-kernels.la libecqf/libecqf-core.la \
 	$(SODIUM_LIBS) $(ZSTD_LIBS) -lpthread -lm
 GPU_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/kernels -I$(top_srcdir)/tests \

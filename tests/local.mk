@@ -66,7 +66,7 @@ tests_test_hardening_LDADD = libecqf/libecqf-core.la $(CHECK_LIBS) -lm
 # --- kernels: fast decoders vs reference, fused GEMV vs float64 reference (kernels) ---
 check_PROGRAMS += tests/test_kernels
 TESTS += tests/test_kernels
-tests_test_kernels_SOURCES = tests/test_kernels.c tests/gemv_cases.c tests/gemv_cases.h tools/common/safetensors.c tools/common/safetensors.h tools/common/text.c tools/common/text.h
+tests_test_kernels_SOURCES = tests/test_kernels.c tests/gemv_cases.c tests/gemv_cases.h tools/common/safetensors.c tools/common/safetensors.h tools/common/text.c tools/common/text.h tools/common/filemap.c tools/common/filemap.h
 tests_test_kernels_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/libecqf -I$(top_srcdir)/libecqf/codec \
 	-I$(top_srcdir)/kernels -I$(top_srcdir)/tools/common
 tests_test_kernels_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -pthread

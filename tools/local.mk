@@ -9,6 +9,7 @@ tools_libecqftools_la_SOURCES = \
 	tools/common/safetensors.h tools/common/safetensors.c \
 	tools/common/gguf.h tools/common/gguf.c \
 	tools/common/cli.h tools/common/cli.c tools/common/text.h tools/common/text.c \
+	tools/common/filemap.h tools/common/filemap.c \
 	tools/common/ratecontrol.h tools/common/ratecontrol.c
 tools_libecqftools_la_CFLAGS = $(AM_CFLAGS) $(ZSTD_CFLAGS)
 tools_libecqftools_la_LIBADD = libecqf/libecqf.la $(ZSTD_LIBS) -lm

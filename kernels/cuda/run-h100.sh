@@ -35,7 +35,7 @@ inc="-I$top/libecqf -I$top/libecqf/common -I$top/libecqf/codec -I$top/kernels -I
 cflags="-std=c11 -O2 -D_POSIX_C_SOURCE=200809L -ffp-contract=off -pthread"
 srcs="$(ls libecqf/common/*.c libecqf/codec/*.c libecqf/quant/*.c libecqf/format/*.c libecqf/io/*.c) \
       kernels/cpu/plan.c kernels/cpu/scalar.c kernels/cpu/simd.c kernels/cpu/simd_avx2.c kernels/cpu/simd_avx512.c \
-      kernels/metal/ecqf_gpu.c tools/common/safetensors.c tools/common/text.c tests/test_gpu_common.c tests/gemv_cases.c"
+      kernels/metal/ecqf_gpu.c tools/common/safetensors.c tools/common/text.c tools/common/filemap.c tests/test_gpu_common.c tests/gemv_cases.c"
 log "compiling $(echo $srcs | wc -w) C files"
 fail=0
 n=0

@@ -12,6 +12,7 @@
 #define _DEFAULT_SOURCE 1 /* madvise(MADV_DONTNEED) where the platform has it */
 
 #include "gguf.h"
+#include "filemap.h"
 #include "text.h"
 
 #include <errno.h>
@@ -754,7 +755,7 @@ static gguf_model *model_new(const char *label) {
 
 void gguf_close(gguf_model *m) {
     if (!m) return;
-    if (m->mapped && m->map) munmap((void *)(uintptr_t)m->map, m->size);
+    if (m->mapped) filemap_close(m->map, m->size);
     free(m->path);
     free(m->kvs);
     free(m->tensors);
@@ -783,48 +784,37 @@ int gguf_file_has_magic(const char *path) {
 
 int gguf_open(gguf_model **out, const char *path, unsigned flags, gguf_error *err) {
     gguf_model *m;
-    struct stat stt;
-    int fd, rc;
-    void *map;
+    const void *map = NULL;
+    size_t size = 0;
+    filemap_failure why;
+    filemap_status fs;
+    int rc;
     if (!out || !path)
         return gg_fail(err, GGUF_ERR_INVALID_ARGUMENT, NULL, GGUF_NO_OFFSET, "NULL argument");
     *out = NULL;
-    fd = open(path, O_RDONLY);
-    if (fd < 0) {
-        int e = errno;
-        return gg_fail(err, e == ENOENT ? GGUF_ERR_NOT_FOUND : GGUF_ERR_IO, path, GGUF_NO_OFFSET,
-                       "cannot open: %s", strerror(e));
-    }
-    if (fstat(fd, &stt) != 0) {
-        int e = errno;
-        close(fd);
-        return gg_fail(err, GGUF_ERR_IO, path, GGUF_NO_OFFSET, "cannot stat: %s", strerror(e));
-    }
-    if (!S_ISREG(stt.st_mode)) {
-        close(fd);
+    fs = filemap_open(path, 24, &map, &size, &why);
+    switch (fs) {
+    case FILEMAP_OK: break;
+    case FILEMAP_NOT_FOUND:
+    case FILEMAP_IO:
+        return gg_fail(err, fs == FILEMAP_NOT_FOUND ? GGUF_ERR_NOT_FOUND : GGUF_ERR_IO, path,
+                       GGUF_NO_OFFSET, "cannot %s: %s", why.what, strerror(why.err_no));
+    case FILEMAP_NOT_REGULAR:
         return gg_fail(err, GGUF_ERR_INVALID_ARGUMENT, path, GGUF_NO_OFFSET, "not a regular file");
-    }
-    if (stt.st_size < 24) {
-        close(fd);
+    case FILEMAP_TOO_SHORT:
         return gg_fail(err, GGUF_ERR_TRUNCATED, path, 0,
-                       "file of %lld bytes is too short for the 24-byte GGUF header",
-                       (long long)stt.st_size);
-    }
-    if ((uint64_t)stt.st_size > (uint64_t)SIZE_MAX || (uint64_t)stt.st_size > (uint64_t)INT64_MAX) {
-        close(fd);
+                       "file of %llu bytes is too short for the 24-byte GGUF header",
+                       (unsigned long long)why.file_size);
+    case FILEMAP_TOO_LARGE:
         return gg_fail(err, GGUF_ERR_LIMIT, path, GGUF_NO_OFFSET, "file too large to map");
     }
-    map = mmap(NULL, (size_t)stt.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED)
-        return gg_fail(err, GGUF_ERR_IO, path, GGUF_NO_OFFSET, "cannot map: %s", strerror(errno));
     m = model_new(path);
     if (!m) {
-        munmap(map, (size_t)stt.st_size);
+        filemap_close(map, size);
         return gg_fail(err, GGUF_ERR_NOMEM, path, GGUF_NO_OFFSET, "out of memory");
     }
     m->map = map;
-    m->size = (size_t)stt.st_size;
+    m->size = size;
     m->mapped = 1;
     if ((rc = parse(m, flags, err)) != GGUF_OK) {
         gguf_close(m);

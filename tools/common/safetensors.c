@@ -9,6 +9,7 @@
 #define _DEFAULT_SOURCE 1 /* madvise(MADV_DONTNEED) where the platform has it */
 
 #include "safetensors.h"
+#include "filemap.h"
 #include "text.h"
 
 #include <dirent.h>
@@ -984,8 +985,7 @@ void st_close(st_model *m) {
     size_t k;
     if (!m) return;
     for (k = 0; k < m->nfiles; k++) {
-        if (m->files[k].mapped && m->files[k].map)
-            munmap((void *)(uintptr_t)m->files[k].map, m->files[k].size);
+        if (m->files[k].mapped) filemap_close(m->files[k].map, m->files[k].size);
         free(m->files[k].path);
         free(m->files[k].strings);
     }
@@ -1006,9 +1006,10 @@ static char *xstrdup(const char *s) {
 /* Add a file slot and map the file into it. */
 static int map_file(st_model *m, const char *path, st_error *err) {
     st_file *nf, *f;
-    struct stat stt;
-    int fd;
-    void *map;
+    const void *map = NULL;
+    size_t size = 0;
+    filemap_failure why;
+    filemap_status fs;
     nf = realloc(m->files, (m->nfiles + 1) * sizeof *nf);
     if (!nf) return st_fail(err, ST_ERR_NOMEM, path, ST_NO_OFFSET, "out of memory");
     m->files = nf;
@@ -1017,37 +1018,24 @@ static int map_file(st_model *m, const char *path, st_error *err) {
     f->path = xstrdup(path);
     if (!f->path) return st_fail(err, ST_ERR_NOMEM, path, ST_NO_OFFSET, "out of memory");
     m->nfiles++;
-    fd = open(path, O_RDONLY);
-    if (fd < 0) {
-        int e = errno;
-        return st_fail(err, e == ENOENT ? ST_ERR_NOT_FOUND : ST_ERR_IO, path, ST_NO_OFFSET,
-                       "cannot open: %s", strerror(e));
-    }
-    if (fstat(fd, &stt) != 0) {
-        int e = errno;
-        close(fd);
-        return st_fail(err, ST_ERR_IO, path, ST_NO_OFFSET, "cannot stat: %s", strerror(e));
-    }
-    if (!S_ISREG(stt.st_mode)) {
-        close(fd);
+    fs = filemap_open(path, 8, &map, &size, &why);
+    switch (fs) {
+    case FILEMAP_OK: break;
+    case FILEMAP_NOT_FOUND:
+    case FILEMAP_IO:
+        return st_fail(err, fs == FILEMAP_NOT_FOUND ? ST_ERR_NOT_FOUND : ST_ERR_IO, path,
+                       ST_NO_OFFSET, "cannot %s: %s", why.what, strerror(why.err_no));
+    case FILEMAP_NOT_REGULAR:
         return st_fail(err, ST_ERR_INVALID_ARGUMENT, path, ST_NO_OFFSET, "not a regular file");
-    }
-    if (stt.st_size < 8) {
-        close(fd);
+    case FILEMAP_TOO_SHORT:
         return st_fail(err, ST_ERR_TRUNCATED, path, 0,
-                       "file of %lld bytes is too short for the 8-byte header length",
-                       (long long)stt.st_size);
-    }
-    if ((uint64_t)stt.st_size > (uint64_t)SIZE_MAX) {
-        close(fd);
+                       "file of %llu bytes is too short for the 8-byte header length",
+                       (unsigned long long)why.file_size);
+    case FILEMAP_TOO_LARGE:
         return st_fail(err, ST_ERR_LIMIT, path, ST_NO_OFFSET, "file too large to map");
     }
-    map = mmap(NULL, (size_t)stt.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED)
-        return st_fail(err, ST_ERR_IO, path, ST_NO_OFFSET, "cannot map: %s", strerror(errno));
     f->map = map;
-    f->size = (size_t)stt.st_size;
+    f->size = size;
     f->mapped = 1;
     return ST_OK;
 }
