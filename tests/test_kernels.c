@@ -37,17 +37,9 @@
 /* ---- helpers ------------------------------------------------------------------------------ */
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static uint64_t rnd(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-static double unif(void) { return (double)(rnd() >> 11) * (1.0 / 9007199254740992.0); }
-static double gauss(void) {
-    double u = unif() + 1e-300, v = unif();
-    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
-}
+static uint64_t rnd(void) { return gemv_rnd(&rng_state); }
+static double unif(void) { return gemv_unif(&rng_state); }
+static double gauss(void) { return gemv_gauss(&rng_state); }
 static unsigned urange(unsigned lo, unsigned hi) { return lo + (unsigned)(rnd() % (hi - lo + 1)); }
 
 /* A buffer whose last byte sits just before a PROT_NONE page. */
