@@ -49,10 +49,10 @@ static const char help_text[] =
 "\n"
 "    By default every 2-D tensor of 4096 or more elements is quantized (with --nd, 3-D and\n"
 "    larger ones too); everything else (norms, biases, small tensors) is stored as is, in its\n"
-"    own dtype. The default scheme is\n"
-"    uniform ECSQ with one step per tensor, chosen so that each tensor keeps the SQNR that\n"
-"    MLX-style affine 4-bit quantization with groups of 64 (f16 scales and biases) would give\n"
-"    it, and the codes are entropy-coded with the smallest of raw, rANS, prefix and zstd.\n"
+"    own dtype. The default scheme is uniform ECSQ with one step per tensor, chosen so that\n"
+"    each tensor keeps the SQNR that MLX-style affine 4-bit quantization with groups of 64\n"
+"    (f16 scales and biases) would give it, and the codes are entropy-coded with the\n"
+"    smallest of raw, rANS, prefix and zstd.\n"
 "\n"
 "    OUT is written to a temporary file beside it and renamed into place when complete; an\n"
 "    existing OUT is never overwritten without --force.\n"
@@ -965,7 +965,7 @@ int main(int argc, char **argv) {
         rc_curve *curves = NULL;
         double *factors = NULL;
         size_t *owner = NULL, nq = 0, j = 0;
-        uint64_t total_n = 0, done_n = 0;
+        uint64_t total_n = 0, done_n = 0, max_n = 0;
         double achieved = 0;
         float *tmp = NULL;
         int failed = 0;
@@ -979,7 +979,10 @@ int main(int argc, char **argv) {
                 failed = 1;
             }
             for (i = 0; i < P.n; i++)
-                if (P.plans[i].scheme != ECQF_SCHEME_NONE) total_n += P.plans[i].t->numel;
+                if (P.plans[i].scheme != ECQF_SCHEME_NONE) {
+                    total_n += P.plans[i].t->numel;
+                    if (P.plans[i].t->numel > max_n) max_n = P.plans[i].t->numel;
+                }
             cli_progress_start(&prog, "rate curves", total_n);
             for (i = 0; i < P.n && !failed; i++) {
                 plan *pl = &P.plans[i];
@@ -994,8 +997,8 @@ int main(int argc, char **argv) {
                     ((const uint8_t *)&(uint32_t){1})[0] == 1) {
                     w = (const float *)(const void *)t->data; /* zero-copy */
                 } else {
-                    free(tmp);
-                    tmp = malloc(t->numel ? (size_t)t->numel * sizeof(float) : 1);
+                    /* one buffer for all, sized to the largest tensor */
+                    if (!tmp) tmp = malloc(max_n ? (size_t)max_n * sizeof(float) : 1);
                     if (!tmp) {
                         cli_error("--bpw: out of memory converting tensor %s (%llu values)",
                                   t->name, (unsigned long long)t->numel);
